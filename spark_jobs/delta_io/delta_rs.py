@@ -1,0 +1,163 @@
+"""delta-rs engine: Spark computes and stages Parquet, delta-rs commits to the Delta log.
+
+Used wherever the delta-spark jars are absent (no Maven here). Spark reads the table through its active files,
+which is exact while the table has no deletion vectors or column mapping; `read` refuses tables that have them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import DeltaTable, write_deltalake
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StructType
+
+from spark_jobs.delta_io.base import DeltaIO, MergeResult, MergeSpec, distinct_partition_values
+
+# Reader features that make "the active files" differ from the table's rows.
+_UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
+
+
+class DeltaRsIO(DeltaIO):
+    name = "delta-rs"
+
+    def __init__(self, storage_options: dict[str, str] | None = None) -> None:
+        self.storage_options = storage_options or None
+
+    # -- reading ------------------------------------------------------------------------------------------
+    def exists(self, table_uri: str) -> bool:
+        return DeltaTable.is_deltatable(table_uri, storage_options=self.storage_options)
+
+    def _table(self, table_uri: str) -> DeltaTable:
+        return DeltaTable(table_uri, storage_options=self.storage_options)
+
+    def read(self, spark: SparkSession, table_uri: str, schema: StructType | None = None) -> DataFrame:
+        if not self.exists(table_uri):
+            if schema is None:
+                raise FileNotFoundError(f"no Delta table at {table_uri}")
+            return spark.createDataFrame([], schema)
+        table = self._table(table_uri)
+        features = set(table.protocol().reader_features or [])
+        if features & _UNSUPPORTED_READER_FEATURES:
+            raise RuntimeError(
+                f"{table_uri} uses {sorted(features & _UNSUPPORTED_READER_FEATURES)}; reading its active files "
+                "would be wrong. Read it with the delta-spark engine."
+            )
+        files = table.file_uris()
+        table_schema = from_arrow_schema(pa.schema(table.schema().to_arrow()))
+        if not files:
+            return spark.createDataFrame([], schema or table_schema)
+        df = spark.read.schema(table_schema).option("basePath", table_uri).parquet(*files)
+        return df.select(*[f.name for f in table_schema.fields])
+
+    # -- writing ------------------------------------------------------------------------------------------
+    def _stage(self, df: DataFrame, table_uri: str) -> str:
+        """Write the batch as Parquet beside the table, so delta-rs streams it without collecting to the driver."""
+        staging = f"{table_uri.rstrip('/')}_staging/{uuid.uuid4().hex}"
+        spark = df.sparkSession
+        spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        df.write.mode("overwrite").parquet(staging)
+        return staging
+
+    def _cleanup(self, staging: str) -> None:
+        if "://" not in staging or staging.startswith("file://"):
+            shutil.rmtree(staging.removeprefix("file://"), ignore_errors=True)
+            parent = staging.removeprefix("file://").rsplit("/", 1)[0]
+            shutil.rmtree(parent, ignore_errors=True) if _is_empty_dir(parent) else None
+
+    def merge(self, df: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
+        batch = spec.latest_per_key(df)
+        staging = self._stage(batch, table_uri)
+        try:
+            dataset = ds.dataset(staging, format="parquet")
+            rows = dataset.count_rows()
+            if rows == 0:
+                return MergeResult(table_uri, 0, version=self.version(table_uri))
+            if not self.exists(table_uri):
+                write_deltalake(
+                    table_uri,
+                    dataset.scanner().to_reader(),
+                    partition_by=list(spec.partition_by) or None,
+                    mode="error",
+                    storage_options=self.storage_options,
+                )
+                return MergeResult(table_uri, rows, inserted=rows, version=self.version(table_uri))
+            values = distinct_partition_values(batch, spec)
+            metrics = (
+                self._table(table_uri)
+                .merge(
+                    source=dataset.scanner().to_reader(),
+                    predicate=spec.merge_condition(values),
+                    source_alias="s",
+                    target_alias="t",
+                )
+                .when_matched_update_all(predicate=spec.update_condition())
+                .when_not_matched_insert_all()
+                .execute()
+            )
+            return MergeResult(
+                table_uri,
+                rows,
+                inserted=int(metrics.get("num_target_rows_inserted", 0)),
+                updated=int(metrics.get("num_target_rows_updated", 0)),
+                version=self.version(table_uri),
+                extra={"files_added": metrics.get("num_target_files_added")},
+            )
+        finally:
+            self._cleanup(staging)
+
+    def overwrite(
+        self,
+        df: DataFrame,
+        table_uri: str,
+        partition_by: Sequence[str] = (),
+        replace_partitions: bool = False,
+    ) -> int:
+        staging = self._stage(df, table_uri)
+        try:
+            dataset = ds.dataset(staging, format="parquet")
+            rows = dataset.count_rows()
+            predicate = None
+            if replace_partitions and partition_by and self.exists(table_uri):
+                values = distinct_partition_values(df, MergeSpec(keys=tuple(partition_by), compare_column="_"))
+                spec = MergeSpec(keys=tuple(partition_by), partition_by=tuple(partition_by), compare_column="_")
+                predicate = spec.partition_condition(values, target="t").replace("t.`", "`") or None
+                if predicate is None:
+                    return 0
+            write_deltalake(
+                table_uri,
+                dataset.scanner().to_reader(),
+                partition_by=list(partition_by) or None,
+                mode="overwrite",
+                predicate=predicate,
+                schema_mode="overwrite" if predicate is None else None,
+                storage_options=self.storage_options,
+            )
+            return rows
+        finally:
+            self._cleanup(staging)
+
+    # -- maintenance --------------------------------------------------------------------------------------
+    def optimize(self, table_uri: str) -> dict[str, Any]:
+        return dict(self._table(table_uri).optimize.compact())
+
+    def vacuum(self, table_uri: str, retention_hours: int = 168) -> list[str]:
+        return list(self._table(table_uri).vacuum(retention_hours=retention_hours, dry_run=False))
+
+    def history(self, table_uri: str, limit: int | None = None) -> list[dict[str, Any]]:
+        return list(self._table(table_uri).history(limit))
+
+    def version(self, table_uri: str) -> int | None:
+        return self._table(table_uri).version() if self.exists(table_uri) else None
+
+
+def _is_empty_dir(path: str) -> bool:
+    import os
+
+    return os.path.isdir(path) and not os.listdir(path)

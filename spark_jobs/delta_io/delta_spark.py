@@ -1,0 +1,120 @@
+"""delta-spark engine: the Delta protocol inside Spark, where its jars are on the classpath (EMR ships them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+from spark_jobs.delta_io.base import DeltaIO, MergeResult, MergeSpec, distinct_partition_values
+
+
+def delta_spark_available(spark: SparkSession) -> bool:
+    """True when the io.delta classes can be loaded by the session's JVM."""
+    try:
+        spark.sparkContext._jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")  # type: ignore[union-attr]
+    except Exception:
+        return False
+    return True
+
+
+class DeltaSparkIO(DeltaIO):
+    name = "delta-spark"
+
+    def __init__(self, spark: SparkSession) -> None:
+        if not delta_spark_available(spark):
+            raise RuntimeError(
+                "the delta-spark engine needs the Delta jars on the classpath (spark.jars or the EMR release's "
+                "/usr/share/aws/delta/lib); use --delta-engine delta-rs where they are absent"
+            )
+        self.spark = spark
+
+    def _delta_table(self, table_uri: str):
+        from delta.tables import DeltaTable
+
+        return DeltaTable.forPath(self.spark, table_uri)
+
+    def exists(self, table_uri: str) -> bool:
+        from delta.tables import DeltaTable
+
+        return bool(DeltaTable.isDeltaTable(self.spark, table_uri))
+
+    def read(self, spark: SparkSession, table_uri: str, schema: StructType | None = None) -> DataFrame:
+        if not self.exists(table_uri):
+            if schema is None:
+                raise FileNotFoundError(f"no Delta table at {table_uri}")
+            return spark.createDataFrame([], schema)
+        return spark.read.format("delta").load(table_uri)
+
+    def merge(self, df: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
+        batch = spec.latest_per_key(df).persist()
+        try:
+            rows = batch.count()
+            if rows == 0:
+                return MergeResult(table_uri, 0, version=self.version(table_uri))
+            if not self.exists(table_uri):
+                batch.write.format("delta").partitionBy(*spec.partition_by).save(table_uri)
+                return MergeResult(table_uri, rows, inserted=rows, version=self.version(table_uri))
+            values = distinct_partition_values(batch, spec)
+            (
+                self._delta_table(table_uri)
+                .alias("t")
+                .merge(batch.alias("s"), spec.merge_condition(values))
+                .whenMatchedUpdateAll(condition=spec.update_condition())
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
+            metrics = self._delta_table(table_uri).history(1).collect()[0]["operationMetrics"] or {}
+            return MergeResult(
+                table_uri,
+                rows,
+                inserted=int(metrics.get("numTargetRowsInserted", 0)),
+                updated=int(metrics.get("numTargetRowsUpdated", 0)),
+                version=self.version(table_uri),
+            )
+        finally:
+            batch.unpersist()
+
+    def overwrite(
+        self,
+        df: DataFrame,
+        table_uri: str,
+        partition_by: Sequence[str] = (),
+        replace_partitions: bool = False,
+    ) -> int:
+        writer = df.write.format("delta").mode("overwrite")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        if replace_partitions and partition_by and self.exists(table_uri):
+            spec = MergeSpec(keys=tuple(partition_by), partition_by=tuple(partition_by), compare_column="_")
+            condition = spec.partition_condition(distinct_partition_values(df, spec)).replace("t.`", "`")
+            if not condition:
+                return 0
+            writer = writer.option("replaceWhere", condition)
+        else:
+            writer = writer.option("overwriteSchema", "true")
+        writer.save(table_uri)
+        return df.count()
+
+    def optimize(self, table_uri: str) -> dict[str, Any]:
+        row = self._delta_table(table_uri).optimize().executeCompaction().collect()[0]
+        return row.asDict(recursive=True)
+
+    def vacuum(self, table_uri: str, retention_hours: int = 168) -> list[str]:
+        self._delta_table(table_uri).vacuum(retention_hours)
+        return []
+
+    def history(self, table_uri: str, limit: int | None = None) -> list[dict[str, Any]]:
+        rows = (
+            self._delta_table(table_uri).history(limit).collect()
+            if limit
+            else self._delta_table(table_uri).history().collect()
+        )
+        return [r.asDict(recursive=True) for r in rows]
+
+    def version(self, table_uri: str) -> int | None:
+        if not self.exists(table_uri):
+            return None
+        return int(self._delta_table(table_uri).history(1).collect()[0]["version"])

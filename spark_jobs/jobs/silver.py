@@ -1,0 +1,122 @@
+"""Silver job: landed pages of the window -> silver tables + quarantine, reconciled per entity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from spark_jobs import schemas
+from spark_jobs.delta_io import MergeSpec
+from spark_jobs.jobs.context import JobContext
+from spark_jobs.jobs.metrics import record_metrics
+from spark_jobs.landing_reader import manifests_in_window, read_pages
+from spark_jobs.transforms import silver as T
+
+QUARANTINE_SPEC = MergeSpec(keys=("quarantine_id",), version_column=None, compare_column="quarantine_id")
+
+SPECS: dict[str, MergeSpec] = {
+    "transactions": MergeSpec(keys=("transaction_id",), partition_by=("transaction_month",)),
+    "rewards": MergeSpec(keys=("reward_id",), partition_by=("created_month",)),
+    "cardholders": MergeSpec(keys=("cardholder_id",)),
+    "addresses": MergeSpec(keys=("address_id",)),
+    "merchants": MergeSpec(keys=("merchant_id",)),
+    "cards": MergeSpec(keys=("card_token",)),
+    "plu_rates": MergeSpec(keys=("rate_ts", "ticker", "currency")),
+}
+
+
+def _checked_records(ctx: JobContext, entity: str, rejection: Callable[[DataFrame], DataFrame], schema: Any) -> tuple:
+    source = ctx.options.get("source", "cardapi")
+    manifests = manifests_in_window(ctx.spark, ctx.landing_uri, source, entity, ctx.window_start, ctx.window_end)
+    pages = read_pages(ctx.spark, ctx.landing_uri, manifests)
+    checked = pages.transform(T.records_from_pages).transform(T.parsed_with(schema)).transform(rejection).persist()
+    return checked, manifests
+
+
+def _merge_entity(ctx: JobContext, name: str, rows: DataFrame) -> dict[str, int]:
+    result = ctx.delta.merge(rows, ctx.table("silver", name), SPECS[name])
+    return {"inserted": result.inserted, "updated": result.updated}
+
+
+def _reconcile(entity: str, checked: DataFrame, quarantine: DataFrame, key: str | None, manifests: list) -> dict:
+    counts = checked.agg(
+        F.count(F.lit(1)).alias("read"),
+        F.sum(F.when(F.col("reason").isNull(), 1).otherwise(0)).alias("accepted"),
+    ).first()
+    read, accepted = int(counts["read"] or 0), int(counts["accepted"] or 0)
+    quarantined = quarantine.count()
+    if read != accepted + quarantined:
+        raise RuntimeError(f"{entity}: {read} records read but {accepted} accepted + {quarantined} quarantined")
+    metrics = {
+        "manifests": len(manifests),
+        "manifest_records": sum(m.record_count for m in manifests),
+        "records_read": read,
+        "accepted": accepted,
+        "quarantined": quarantined,
+    }
+    return metrics
+
+
+def _entity(
+    ctx: JobContext,
+    entity: str,
+    rejection: Callable[[DataFrame], DataFrame],
+    raw_schema: Any,
+    key: str,
+    build: Callable[[DataFrame], dict[str, DataFrame]],
+) -> dict[str, Any]:
+    checked, manifests = _checked_records(ctx, entity, rejection, raw_schema)
+    try:
+        quarantine = checked.transform(T.quarantine_rows(entity, ctx.run_id)).persist()
+        metrics = _reconcile(entity, checked, quarantine, key, manifests)
+        q = ctx.delta.merge(quarantine, ctx.table("silver", "quarantine"), QUARANTINE_SPEC)
+        metrics["quarantine_inserted"] = q.inserted
+        tables = build(T.accepted(checked))
+        primary = tables[entity]
+        metrics["duplicates"] = metrics["accepted"] - primary.select(key).distinct().count()
+        for name, rows in tables.items():
+            changes = _merge_entity(ctx, name, rows)
+            metrics.update({f"{name}_{k}" if name != entity else k: v for k, v in changes.items()})
+        quarantine.unpersist()
+        return metrics
+    finally:
+        checked.unpersist()
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    def transactions(valid: DataFrame) -> dict[str, DataFrame]:
+        wide = valid.transform(T.normalised_transactions(ctx.pan_key, ctx.run_id)).persist()
+        return {
+            "transactions": wide.transform(T.silver_transactions),
+            "cards": wide.transform(T.silver_cards),
+            "addresses": wide.transform(T.silver_addresses),
+            "cardholders": wide.transform(T.silver_cardholders),
+            "merchants": wide.transform(T.silver_merchants),
+        }
+
+    metrics = {
+        "transactions": _entity(
+            ctx, "transactions", T.with_transaction_rejection, schemas.RAW_TRANSACTION, "transaction_id", transactions
+        ),
+        "rewards": _entity(
+            ctx,
+            "rewards",
+            T.with_reward_rejection,
+            schemas.RAW_REWARD,
+            "reward_id",
+            lambda valid: {"rewards": valid.transform(T.silver_rewards(ctx.run_id))},
+        ),
+        "plu_rates": _entity(
+            ctx,
+            "plu_rates",
+            T.with_plu_rate_rejection,
+            schemas.RAW_PLU_RATE,
+            "rate_ts",
+            lambda valid: {"plu_rates": valid.transform(T.silver_plu_rates(ctx.run_id))},
+        ),
+    }
+    record_metrics(ctx, "silver", metrics)
+    return metrics

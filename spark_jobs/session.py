@@ -1,0 +1,27 @@
+"""SparkSession construction shared by job entry points and tests."""
+
+from __future__ import annotations
+
+import os
+
+from pyspark.sql import SparkSession
+
+
+def get_spark(app_name: str = "cardlake", master: str | None = None) -> SparkSession:
+    """The active session, or a new one tuned for a small local machine.
+
+    Under spark-submit or EMR the master and resources come from the submitter, so only the settings that
+    make results reproducible (UTC session time zone) are forced here.
+    """
+    builder = SparkSession.builder.appName(app_name).config("spark.sql.session.timeZone", "UTC")
+    if master or (
+        not os.environ.get("SPARK_ENV_LOADED") and "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+    ):
+        builder = (
+            builder.master(master or os.environ.get("CARDLAKE_SPARK_MASTER", "local[2]"))
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", os.environ.get("CARDLAKE_SHUFFLE_PARTITIONS", "4"))
+            .config("spark.driver.memory", os.environ.get("CARDLAKE_DRIVER_MEMORY", "4g"))
+            .config("spark.sql.adaptive.enabled", "true")
+        )
+    return builder.getOrCreate()
