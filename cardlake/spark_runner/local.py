@@ -1,0 +1,190 @@
+"""Spark on this machine: `spark-submit` in a child process, or the job functions in this process."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from cardlake.settings import Settings
+from cardlake.spark_runner.base import (
+    SparkJobFailed,
+    SparkJobRequest,
+    SparkJobResult,
+    SparkRunner,
+    build_job_args,
+    read_job_results,
+)
+
+log = logging.getLogger(__name__)
+
+PAN_KEY_ENV = "CARDLAKE_PAN_TOKEN_KEY"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ENTRY_POINT = PROJECT_ROOT / "spark_jobs" / "main.py"
+TAIL_LINES = 40
+
+# Lines Spark and log4j print on every run; they bury the Python traceback that explains a failure.
+_NOISE = re.compile(
+    r"^(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (INFO|WARN|DEBUG) |\s*$|Using Spark's default log4j"
+    r"|Setting default log level|To adjust logging level|WARNING: .*(illegal|reflective|Unsafe))"
+)
+
+
+def _pan_key(settings: Settings, explicit: str | None) -> tuple[str, bool]:
+    if explicit is not None:
+        return explicit, False
+    from blocks.secrets import resolve_pan_key
+
+    return resolve_pan_key(settings)
+
+
+def failure_tail(log_path: Path, secret: str | None = None, lines: int = TAIL_LINES) -> str:
+    """The last `lines` meaningful lines of a Spark log, with the secret masked should a job have printed it."""
+    if not log_path.exists():
+        return "(no log written)"
+    kept = [line for line in log_path.read_text(errors="replace").splitlines() if not _NOISE.match(line)]
+    text = "\n".join(kept[-lines:])
+    return text.replace(secret, "***") if secret else text
+
+
+class LocalSubmitRunner(SparkRunner):
+    """`spark-submit --master local[2] spark_jobs/main.py ...` as a child process with its own process group."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        entry_point: Path = DEFAULT_ENTRY_POINT,
+        master: str = "local[2]",
+        spark_conf: Mapping[str, str] | None = None,
+        spark_submit: Path | None = None,
+        pan_key: str | None = None,
+        timeout_s: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.entry_point = Path(entry_point)
+        self.master = master
+        self.spark_conf = dict(spark_conf or {})
+        self.spark_submit = spark_submit or Path(sys.executable).parent / "spark-submit"
+        self._explicit_pan_key = pan_key
+        self.timeout_s = timeout_s
+
+    def command(self, request: SparkJobRequest) -> list[str]:
+        conf = {"spark.ui.enabled": "false", "spark.sql.session.timeZone": "UTC", **self.spark_conf}
+        cmd = [str(self.spark_submit), "--master", self.master]
+        for key, value in conf.items():
+            cmd += ["--conf", f"{key}={value}"]
+        return [*cmd, str(self.entry_point), *build_job_args(request)]
+
+    def log_path(self, run_id: str) -> Path:
+        return (self.settings.home / "logs" / "spark" / f"{run_id}.log").resolve()
+
+    def run(self, request: SparkJobRequest) -> SparkJobResult:
+        key, is_local_default = _pan_key(self.settings, self._explicit_pan_key)
+        log_path = self.log_path(request.run_id)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+            PAN_KEY_ENV: key,  # only in the child's environment: never an argument, never logged
+        }
+        cmd = self.command(request)
+        log.info("spark-submit %s (log: %s)", " ".join(cmd[1:]), log_path)
+        started = time.monotonic()
+        with open(log_path, "ab") as log_file:
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True
+            )
+            try:
+                returncode = self._wait(proc, started)
+            except BaseException:
+                # Interrupted, cancelled or timed out: take Spark's JVM and Python workers down with us.
+                _kill_group(proc)
+                raise
+        duration = time.monotonic() - started
+        job_run_id = f"local-{request.run_id}-{proc.pid}"
+        if returncode != 0:
+            raise SparkJobFailed(
+                f"FAILED (exit code {returncode})", failure_tail(log_path, key), str(log_path), job_run_id
+            )
+        return SparkJobResult(
+            job_run_id=job_run_id,
+            state="SUCCESS",
+            results=read_job_results(request.lake_uri, request.run_id, request.jobs),
+            log_uri=str(log_path),
+            duration_s=round(duration, 3),
+            details={"pan_key_is_local_default": is_local_default},
+        )
+
+    def _wait(self, proc: subprocess.Popen[bytes], started: float) -> int:
+        # Short waits in a loop keep the main thread responsive to KeyboardInterrupt and cancellation.
+        while True:
+            try:
+                return proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if self.timeout_s is not None and time.monotonic() - started > self.timeout_s:
+                    raise TimeoutError(f"spark-submit ran longer than {self.timeout_s} s") from None
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    log.warning("spark-submit (pid %s) stopped", proc.pid)
+
+
+@contextlib.contextmanager
+def _env_var(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+class LocalSessionRunner(SparkRunner):
+    """`spark_jobs.main.run_jobs(argv)` in this process, on the active (or a new local) SparkSession."""
+
+    def __init__(self, settings: Settings, *, module: str = "spark_jobs.main", pan_key: str | None = None) -> None:
+        self.settings = settings
+        self.module = module
+        self._explicit_pan_key = pan_key
+
+    def run(self, request: SparkJobRequest) -> SparkJobResult:
+        key, is_local_default = _pan_key(self.settings, self._explicit_pan_key)
+        run_jobs = importlib.import_module(self.module).run_jobs
+        started = time.monotonic()
+        with _env_var(PAN_KEY_ENV, key):
+            try:
+                run_jobs(build_job_args(request))
+            except Exception as exc:
+                details = f"{type(exc).__name__}: {exc}".replace(key, "***")
+                raise SparkJobFailed("FAILED", details, "this process's log", f"session-{request.run_id}") from exc
+        return SparkJobResult(
+            job_run_id=f"session-{request.run_id}",
+            state="SUCCESS",
+            results=read_job_results(request.lake_uri, request.run_id, request.jobs),
+            duration_s=round(time.monotonic() - started, 3),
+            details={"pan_key_is_local_default": is_local_default},
+        )

@@ -1,0 +1,196 @@
+"""Block classes: validation, secrets that never print, registration of the contract's documents."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from prefect.blocks.system import Secret
+from prefect.filesystems import LocalFileSystem
+from pydantic import SecretStr, ValidationError
+from typer.testing import CliRunner
+
+from blocks.cli import app
+from blocks.credentials import CardApiCredentials
+from blocks.emr import EmrServerlessApplication
+from blocks.pipeline import SECRET_SETTINGS, PipelineSettings
+from blocks.register import BLOCK_TYPES, register_blocks
+from blocks.secrets import resolve_pan_key
+from blocks.warehouse import WarehouseConnection
+from cardlake.settings import LOCAL_DEMO_PAN_KEY, Settings
+
+CONTRACT_DOCUMENTS = {  # docs/contracts.md section 5, the local defaults
+    "cardlake-settings": PipelineSettings,
+    "cardlake-warehouse": WarehouseConnection,
+    "cardlake-landing": LocalFileSystem,
+    "cardlake-results": LocalFileSystem,
+    "cardapi-credentials": CardApiCredentials,
+}
+
+
+def test_secrets_never_show_in_repr_str_json_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    credentials = CardApiCredentials(
+        base_url="https://api.example", email="a@b.c", password=SecretStr("hunter2-pw"),
+        totp_secret=SecretStr("JBSWY3DPEHPK3PXQ"), client_id="web", refresh_token=SecretStr("rt-secret-xyz"),
+    )  # fmt: skip
+    warehouse = WarehouseConnection(kind="postgres", host="db", database="cardlake", user="u",
+                                    password=SecretStr("pg-secret-pw"))  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("cardlake.test").info("blocks: %s %r %s", credentials, warehouse, credentials.__dict__)
+    shown = " ".join([repr(credentials), str(warehouse), credentials.model_dump_json(), caplog.text])
+    for secret in ("hunter2-pw", "JBSWY3DPEHPK3PXQ", "rt-secret-xyz", "pg-secret-pw"):
+        assert secret not in shown
+    assert credentials.password.get_secret_value() == "hunter2-pw"
+
+
+def test_credentials_need_a_way_to_log_in() -> None:
+    with pytest.raises(ValidationError, match="refresh_token, or email, password and totp_secret"):
+        CardApiCredentials(base_url="https://api.example", client_id="web", email="a@b.c")
+    assert CardApiCredentials(base_url="https://x", client_id="web", refresh_token=SecretStr("rt"))
+    assert CardApiCredentials(base_url="https://x", aws_secret_id="cardlake/card-api")
+
+
+def test_credentials_load_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        stored = {"email": "ops@bank.example", "password": "pw", "totp_secret": "JBSWY3DPEHPK3PXP",
+                  "client_id": "web", "refresh_token": "rt-1"}  # fmt: skip
+        client.create_secret(Name="cardlake/card-api", SecretString=json.dumps(stored))
+        block = CardApiCredentials(base_url="https://api.example", aws_secret_id="cardlake/card-api")
+        api = block.to_api_credentials(client)
+    assert (api.email, api.client_id, api.base_url) == ("ops@bank.example", "web", "https://api.example")
+    assert api.refresh_token is not None and api.refresh_token.get_secret_value() == "rt-1"
+    assert api.can_login
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"kind": "duckdb"}, "duckdb_path"),
+        ({"kind": "postgres", "database": "d"}, "host"),
+        ({"kind": "redshift", "iam": True, "database": "cardlake"}, "workgroup"),
+    ],
+)
+def test_warehouse_connection_says_what_is_missing(fields: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        WarehouseConnection(**fields)
+
+
+def test_redshift_serverless_with_iam_needs_no_password() -> None:
+    block = WarehouseConnection(kind="redshift", iam=True, workgroup="cardlake", database="cardlake")
+    assert block.effective_port == 5439 and block.password is None
+
+
+def test_emr_block_rejects_non_s3_locations_and_prices_by_architecture() -> None:
+    fields = {"application_id": "00f", "execution_role_arn": "arn:aws:iam::1:role/r", "logs_uri": "s3://b/logs"}
+    with pytest.raises(ValidationError, match="s3://"):
+        EmrServerlessApplication(code_uri="/tmp/code", **fields)
+    arm = EmrServerlessApplication(code_uri="s3://b/code", **fields)
+    x86 = EmrServerlessApplication(code_uri="s3://b/code", architecture="X86_64", **fields)
+    assert arm.code_uri == "s3://b/code/" and arm.release_label == "emr-7.9.0"
+    assert arm.estimate_cost_usd(1.0, 4.0, 0.0) < x86.estimate_cost_usd(1.0, 4.0, 0.0)
+    assert x86.estimate_cost_usd(1.0, 4.0, 0.0) == pytest.approx(0.052624 + 4 * 0.0057785)
+    with pytest.raises(ValidationError, match="whitespace"):
+        EmrServerlessApplication(
+            code_uri="s3://b/code", spark_conf={"spark.driver.extraJavaOptions": "-Da -Db"}, **fields
+        )
+
+
+def test_pipeline_settings_cover_every_non_secret_setting(tmp_path: Path) -> None:
+    assert set(PipelineSettings.model_fields) == set(Settings.model_fields) - SECRET_SETTINGS
+    settings = Settings(home=tmp_path, spark_runner="emr-serverless", warehouse="redshift", fraud_threshold=0.7)
+    block = PipelineSettings.from_settings(settings)
+    back = block.to_settings(pan_token_key=SecretStr("k"))
+    assert (back.spark_runner, back.warehouse, back.fraud_threshold, back.home) == (
+        "emr-serverless", "redshift", 0.7, tmp_path,
+    )  # fmt: skip
+    assert back.pan_token_key is not None
+
+
+@pytest.mark.prefect
+def test_register_creates_the_contract_documents_idempotently(prefect_harness: None, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    pan_key_existed = resolve_pan_key(Settings(pan_token_key=None))[0] != LOCAL_DEMO_PAN_KEY
+    existing = {name for name, cls in CONTRACT_DOCUMENTS.items() if _exists(cls, name)}
+
+    actions = register_blocks(settings=settings)
+    try:
+        for block_type in BLOCK_TYPES:
+            assert actions[block_type.get_block_type_slug()] == "type registered"
+        for name in set(CONTRACT_DOCUMENTS) - existing:
+            assert actions[name] == "created"
+        if not existing:
+            assert PipelineSettings.load("cardlake-settings").home == str(tmp_path / "home")
+            assert WarehouseConnection.load("cardlake-warehouse").duckdb_path == str(settings.duckdb_file)
+            assert LocalFileSystem.load("cardlake-landing").basepath == settings.landing_root
+            assert LocalFileSystem.load("cardlake-results").basepath == str(tmp_path / "home/prefect-results")
+            credentials = CardApiCredentials.load("cardapi-credentials")
+            assert credentials.email == "demo@cardlake.local"
+            assert credentials.totp_secret.get_secret_value() == "JBSWY3DPEHPK3PXP"
+        if not pan_key_existed:
+            assert Secret.load("pan-token-key").get() == LOCAL_DEMO_PAN_KEY
+            assert resolve_pan_key(Settings(pan_token_key=None)) == (LOCAL_DEMO_PAN_KEY, True)
+
+        again = register_blocks(settings=settings)
+        assert {again[name] for name in [*CONTRACT_DOCUMENTS, "pan-token-key"]} == {"kept"}
+        replaced = register_blocks(settings=settings, overwrite=True)
+        assert {replaced[name] for name in CONTRACT_DOCUMENTS} == {"replaced"}
+        assert replaced["pan-token-key"] == "kept"  # a new key would re-token every card: never overwritten
+    finally:
+        for name in set(CONTRACT_DOCUMENTS) - existing:  # leave the shared harness as we found it
+            CONTRACT_DOCUMENTS[name].delete(name)
+
+
+def _exists(block_class: type, name: str) -> bool:
+    from blocks.register import block_exists
+
+    return block_exists(block_class, name)
+
+
+@pytest.mark.prefect
+def test_pan_key_comes_from_settings_then_the_secret_block_then_the_flagged_default(
+    prefect_harness: None,
+) -> None:
+    block_name = f"test-pan-key-{uuid.uuid4().hex[:8]}"
+    settings = Settings(pan_token_key=None, pan_token_secret_block=block_name)
+    assert resolve_pan_key(settings) == (LOCAL_DEMO_PAN_KEY, True)
+    Secret(value="key-from-the-block").save(block_name)
+    try:
+        assert resolve_pan_key(settings) == ("key-from-the-block", False)
+        explicit = Settings(pan_token_key=SecretStr("key-from-env"), pan_token_secret_block=block_name)
+        assert resolve_pan_key(explicit) == ("key-from-env", False)
+    finally:
+        Secret.delete(block_name)
+
+
+@pytest.mark.prefect
+def test_cli_registers_block_types(prefect_harness: None) -> None:
+    result = CliRunner().invoke(app, ["register", "--types-only"])
+    assert result.exit_code == 0, result.output
+    assert "cardlake-emr-serverless-application" in result.output and "type registered" in result.output
+
+
+@pytest.mark.prefect
+def test_get_runner_loads_the_emr_block(prefect_harness: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cardlake.spark_runner import get_runner
+    from cardlake.spark_runner.emr import EmrServerlessRunner
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    name = f"test-emr-{uuid.uuid4().hex[:8]}"
+    EmrServerlessApplication(
+        application_id="00fabc", execution_role_arn="arn:aws:iam::123456789012:role/cardlake-emr-job-execution",
+        code_uri="s3://b/code/", logs_uri="s3://b/logs/", region="eu-west-1",
+    ).save(name)  # fmt: skip
+    try:
+        runner = get_runner(Settings(spark_runner="emr-serverless", emr_block=name))
+        assert isinstance(runner, EmrServerlessRunner)
+        assert runner.block.application_id == "00fabc" and runner.emr.meta.region_name == "eu-west-1"
+    finally:
+        EmrServerlessApplication.delete(name)
