@@ -125,9 +125,9 @@ class DeltaRsIO(DeltaIO):
             rows = dataset.count_rows()
             predicate = None
             if replace_partitions and partition_by and self.exists(table_uri):
-                values = distinct_partition_values(df, MergeSpec(keys=tuple(partition_by), compare_column="_"))
                 spec = MergeSpec(keys=tuple(partition_by), partition_by=tuple(partition_by), compare_column="_")
-                predicate = spec.partition_condition(values, target="t").replace("t.`", "`") or None
+                values = distinct_partition_values(df, spec)
+                predicate = spec.partition_condition(values, target="t").replace("t.`", "").replace("`", "") or None
                 if predicate is None:
                     return 0
             write_deltalake(

@@ -29,7 +29,9 @@ def land(root: Path, entity: str, start: datetime, end: datetime, pages: list[An
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(gzip.compress(body))
         records = len(page) if isinstance(page, list) else 0
-        page_entries.append({"key": key, "records": records, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()})
+        page_entries.append(
+            {"key": key, "records": records, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+        )
     manifest = {
         "source": source,
         "entity": entity,
@@ -89,8 +91,14 @@ def transaction(
                 "cityPopulation": 3495,
             },
         },
-        "merchant": {"id": merchant, "name": f"fraud_{merchant} Ltd", "category": category, "mcc": "5411",
-                     "lat": 36.01, "long": -82.04},
+        "merchant": {
+            "id": merchant,
+            "name": f"fraud_{merchant} Ltd",
+            "category": category,
+            "mcc": "5411",
+            "lat": 36.01,
+            "long": -82.04,
+        },
         "isFraud": False,
         "originalTransactionId": None,
         "createdAt": when,

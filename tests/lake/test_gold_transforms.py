@@ -1,0 +1,87 @@
+"""chispa tests of gold reward_transactions: units, perks, rewards before their transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from spark_jobs import schemas
+from spark_jobs.transforms import gold as T
+
+pytestmark = pytest.mark.spark
+NOON = datetime(2025, 6, 1, 12, tzinfo=UTC)
+
+
+def rewards_df(spark, rows):
+    full = []
+    for rid, tid, plu, fiat, rate, rtype, status in rows:
+        full.append(
+            (rid, tid, "PLU", Decimal(plu), fiat, "GBP", rate, rtype, status, NOON, NOON, "2025-06", "h", "f", "r")
+        )
+    return spark.createDataFrame(full, schemas.SILVER_REWARDS)
+
+
+def transactions_df(spark, rows):
+    full = []
+    for tid, minor in rows:
+        full.append((
+            tid, NOON, NOON.date(), "2025-06", "CARD_SETTLEMENT", minor, Decimal(minor) / 100, "GBP", True, False,
+            "d", "d", "grocery_pos", "5411", "tok", "1486", "ch", "a", "m", False, None, NOON, NOON, "h", "f", "r",
+        ))  # fmt: skip
+    return spark.createDataFrame(full, schemas.SILVER_TRANSACTIONS)
+
+
+def test_rebate_value_and_plu_price_have_explicit_units(spark):
+    rewards = rewards_df(spark, [("r1", "t1", "0.0625", 1250, 3.0, "DAILY_REBATE_DISTRIBUTION", "approved")])
+    gold = T.reward_transactions(rewards, transactions_df(spark, [("t1", 1250)]), "run")
+    got = gold.select(
+        "reward_id", F.col("reward_amount_gbp").cast("string").alias("gbp"), "plu_price_gbp",
+        F.col("transaction_amount_gbp").cast("string").alias("tx_gbp"), "is_available", "transaction_found",
+    )  # fmt: skip
+    # 12.50 GBP x 3% = 0.375 GBP for 0.0625 PLU -> 6 GBP per PLU
+    expected = spark.createDataFrame([("r1", "0.3750", 6.0, "12.50", True, True)], got.schema)
+    assert_df_equality(got, expected, ignore_nullable=True)
+
+
+def test_perks_and_boosts_are_kept_with_null_transaction_fields(spark):
+    rewards = rewards_df(
+        spark,
+        [
+            ("perk", None, "0.5", 500, None, "PERK_REWARD", "pending"),
+            ("boost", None, "0.1", 100, None, "BOOST_REWARD", "pending"),
+        ],
+    )
+    gold = T.reward_transactions(rewards, transactions_df(spark, []), "run")
+    got = gold.select("reward_id", F.col("reward_amount_gbp").cast("string").alias("gbp"), "transaction_found",
+                      "transaction_amount_gbp", "card_token")  # fmt: skip
+    expected = spark.createDataFrame(
+        [("perk", "5.0000", False, None, None), ("boost", "1.0000", False, None, None)], got.schema
+    )
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_a_reward_before_its_transaction_is_filled_when_the_transaction_arrives(spark):
+    rewards = rewards_df(spark, [("r1", "t1", "0.0625", 1250, 3.0, "DAILY_REBATE_DISTRIBUTION", "pending")])
+    before = T.reward_transactions(rewards, transactions_df(spark, []), "run-1").first()
+    assert before["transaction_found"] is False and before["card_token"] is None
+    # The transaction lands in a later batch: it touches the reward, which is re-resolved.
+    changed_tx = transactions_df(spark, [("t1", 1250)])
+    touched = T.touched_reward_ids(rewards.limit(0), changed_tx, rewards)
+    assert [r["reward_id"] for r in touched.collect()] == ["r1"]
+    after = T.reward_transactions(rewards.join(touched, "reward_id", "left_semi"), changed_tx, "run-2").first()
+    assert after["transaction_found"] is True and after["card_token"] == "tok"
+    assert after["row_hash"] != before["row_hash"]
+
+
+def test_row_hash_ignores_the_run_and_changes_with_the_state(spark):
+    pending = rewards_df(spark, [("r1", "t1", "0.0625", 1250, 3.0, "DAILY_REBATE_DISTRIBUTION", "pending")])
+    approved = rewards_df(spark, [("r1", "t1", "0.0625", 1250, 3.0, "DAILY_REBATE_DISTRIBUTION", "approved")])
+    tx = transactions_df(spark, [("t1", 1250)])
+    a = T.reward_transactions(pending, tx, "run-1").first()["row_hash"]
+    b = T.reward_transactions(pending, tx, "run-2").first()["row_hash"]
+    c = T.reward_transactions(approved, tx, "run-1").first()["row_hash"]
+    assert a == b and a != c

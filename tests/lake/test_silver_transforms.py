@@ -1,0 +1,163 @@
+"""chispa tests of the silver transforms on small hand-made pages."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from spark_jobs import schemas
+from spark_jobs.pan import card_token, mask_pans
+from spark_jobs.transforms import silver as T
+from tests.lake.landing_fixtures import PAN, reward, transaction
+
+pytestmark = pytest.mark.spark
+KEY = "test-key"
+
+
+def pages(spark, *records_per_page, raw: list[str] | None = None):
+    rows = [(f"raw/p{i}.json.gz", json.dumps({"data": recs})) for i, recs in enumerate(records_per_page)]
+    rows += [(f"raw/bad{i}.json.gz", body) for i, body in enumerate(raw or [])]
+    return spark.createDataFrame(rows, "source_file string, value string")
+
+
+def checked_transactions(spark, *records_per_page, raw=None):
+    return (
+        pages(spark, *records_per_page, raw=raw)
+        .transform(T.records_from_pages)
+        .transform(T.parsed_with(schemas.RAW_TRANSACTION))
+        .transform(T.with_transaction_rejection)
+    )
+
+
+def reasons(df) -> dict[str, str | None]:
+    return {r["rid"]: r["reason"] for r in df.select(F.col("rec.id").alias("rid"), "reason").collect()}
+
+
+def test_every_kind_of_malformed_transaction_is_quarantined_with_its_reason(spark):
+    good = transaction("ok", "2025-06-01T10:00:00Z")
+    bad = [
+        transaction("no-amount", "2025-06-01T10:00:00Z", amount=None),
+        transaction("text-amount", "2025-06-01T10:00:00Z", amount="abc"),
+        transaction("negative", "2025-06-01T10:00:00Z", amount=-500),
+        transaction("absurd", "2025-06-01T10:00:00Z", amount=9_999_999_999),
+        transaction("usd", "2025-06-01T10:00:00Z", currency="XYZ"),
+        transaction("bad-date", "2025-13-45T99:00:00Z"),
+        transaction("short-pan", "2025-06-01T10:00:00Z", pan="1234"),
+        transaction("weird-type", "2025-06-01T10:00:00Z", tx_type="TELEPORT"),
+    ]
+    checked = checked_transactions(spark, [good, *bad])
+    assert reasons(checked) == {
+        "ok": None,
+        "no-amount": "missing_field:amount",
+        "text-amount": "wrong_type:amount",
+        "negative": "negative_amount",
+        "absurd": "absurd_amount",
+        "usd": "unknown_currency",
+        "bad-date": "bad_date:date",
+        "short-pan": "bad_card_number",
+        "weird-type": "unknown_type",
+    }
+
+
+def test_unparseable_page_and_non_object_records_are_quarantined_not_lost(spark):
+    checked = checked_transactions(spark, [transaction("ok", "2025-06-01T10:00:00Z"), 42], raw=['{"data": [{"id"'])
+    got = sorted((r["reason"] or "") for r in checked.collect())
+    assert got == ["", "not_a_json_object", "unparseable_page"]
+
+
+def test_quarantine_keeps_the_raw_record_with_card_numbers_masked(spark):
+    checked = checked_transactions(spark, [transaction("neg", "2025-06-01T10:00:00Z", amount=-1)])
+    row = checked.transform(T.quarantine_rows("transactions", "run-1")).collect()[0]
+    assert row["reason"] == "negative_amount"
+    assert PAN not in row["raw_record"]
+    assert "************" + PAN[-4:] in row["raw_record"]
+    assert row["source_file"] == "raw/p0.json.gz" and row["run_id"] == "run-1"
+
+
+def test_card_token_is_the_hmac_sha256_of_the_pan_and_last_four_kept(spark):
+    wide = (
+        checked_transactions(spark, [transaction("t1", "2025-06-01T10:00:00Z")])
+        .transform(T.accepted)
+        .transform(T.normalised_transactions(KEY, "run-1"))
+    )
+    row = wide.transform(T.silver_transactions).collect()[0]
+    assert row["card_token"] == hmac.new(KEY.encode(), PAN.encode(), hashlib.sha256).hexdigest()
+    assert row["card_last4"] == PAN[-4:]
+    assert PAN not in json.dumps(row.asDict(), default=str)
+
+
+def test_silver_transaction_amounts_are_explicit_in_minor_units_and_gbp(spark):
+    refund = transaction("r1", "2025-06-02T09:30:00Z", amount=1999, tx_type="CARD_REFUND", originalTransactionId="t1")
+    wide = (
+        checked_transactions(spark, [transaction("t1", "2025-06-01T10:00:00Z", amount=1999), refund])
+        .transform(T.accepted)
+        .transform(T.normalised_transactions(KEY, "run-1"))
+    )
+    got = wide.transform(T.silver_transactions).select(
+        "transaction_id", "amount_minor", F.col("amount_gbp").cast("string").alias("gbp"), "is_refund",
+        "is_debit", "original_transaction_id", "transaction_month",
+    )  # fmt: skip
+    expected = spark.createDataFrame(
+        [("t1", 1999, "19.99", False, True, None, "2025-06"), ("r1", 1999, "19.99", True, False, "t1", "2025-06")],
+        got.schema,
+    )
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_the_same_record_on_two_pages_hashes_the_same(spark):
+    tx = transaction("t1", "2025-06-01T10:00:00Z")
+    wide = (
+        checked_transactions(spark, [tx], [tx]).transform(T.accepted).transform(T.normalised_transactions(KEY, "run-1"))
+    )
+    rows = wide.transform(T.silver_transactions).select("record_hash", "source_file").collect()
+    assert len(rows) == 2 and rows[0]["record_hash"] == rows[1]["record_hash"]
+    assert rows[0]["source_file"] != rows[1]["source_file"]
+
+
+def test_rewards_validation_and_normalisation(spark):
+    records = [
+        reward("r1", "t1", "2025-06-01T12:00:00Z", plu=0.0625),
+        reward("perk", None, "2025-06-01T12:00:00Z", rate=None, reward_type="PERK_REWARD", fiat=500),
+        reward("bad-status", "t1", "2025-06-01T12:00:00Z", status="lost"),
+        reward("neg", "t1", "2025-06-01T12:00:00Z", plu=-1),
+        reward("rate", "t1", "2025-06-01T12:00:00Z", rate=250),
+    ]
+    checked = (
+        pages(spark, records)
+        .transform(T.records_from_pages)
+        .transform(T.parsed_with(schemas.RAW_REWARD))
+        .transform(T.with_reward_rejection)
+    )
+    assert reasons(checked) == {
+        "r1": None,
+        "perk": None,
+        "bad-status": "unknown_status",
+        "neg": "negative_amount",
+        "rate": "absurd_rate",
+    }
+    silver = checked.transform(T.accepted).transform(T.silver_rewards("run-1"))
+    got = silver.select("reward_id", "transaction_id", F.col("plu_amount").cast("string").alias("plu"),
+                        "reward_rate_pct", "status", "created_month")  # fmt: skip
+    expected = spark.createDataFrame(
+        [
+            ("r1", "t1", "0.06250000", 3.0, "pending", "2025-06"),
+            ("perk", None, "0.06250000", None, "pending", "2025-06"),
+        ],
+        got.schema,
+    )
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_mask_pans_leaves_short_numbers_alone(spark):
+    df = spark.createDataFrame([("card 4539578763621486 at 1325376018 for 42",)], "t string")
+    assert df.select(mask_pans(F.col("t"))).first()[0] == "card ************1486 at 1325376018 for 42"
+
+
+def test_card_token_refuses_an_empty_key(spark):
+    with pytest.raises(ValueError, match="PAN token key is empty"):
+        card_token(F.lit(PAN), "")
