@@ -1,0 +1,252 @@
+"""HTTP client of the card API: auth with early refresh, paging, and bounded retries of transient faults."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import orjson
+import requests
+from pydantic import SecretStr
+
+from cardlake.settings import iso
+from cardlake.source.auth import jwt_expiry, totp
+from cardlake.source.credentials import ApiCredentials
+from cardlake.source.errors import ApiAuthError, PermanentApiError, TransientApiError
+from cardlake.source.retry import Backoff, RetryPolicy, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+ENDPOINTS = {"transactions": "/transactions", "rewards": "/v3/rewards", "plu_rates": "/rates/plu"}
+# The field that identifies a record of each entity (rates have no id: one price per timestamp).
+ID_FIELDS = {"transactions": "id", "rewards": "id", "plu_rates": "timestamp"}
+MAX_LIMIT = 5000
+
+_NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page as received: its number, the body bytes untouched, and the parsed records."""
+
+    number: int
+    body: bytes
+    records: list[Any]
+
+    @property
+    def record_count(self) -> int:
+        return len(self.records)
+
+
+class CardApiClient:
+    def __init__(
+        self,
+        credentials: ApiCredentials,
+        *,
+        policy: RetryPolicy | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 60.0,
+        refresh_margin_seconds: float = 30.0,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.base_url = credentials.base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.timeout = (connect_timeout, read_timeout)
+        self.refresh_margin = refresh_margin_seconds
+        self.session = session or requests.Session()
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.request_count = 0  # HTTP attempts, auth included: lets callers prove a cache hit made none
+        self._id_token: str | None = None
+        self._renew_at = 0.0
+        self._refresh_token: SecretStr | None = credentials.refresh_token
+
+    def __enter__(self) -> CardApiClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- data -------------------------------------------------------------------------------------------
+
+    def iter_pages(self, entity: str, start: datetime, end: datetime, limit: int = 1000) -> Iterator[Page]:
+        """Pages of `entity` updated in [start, end), from page 1 until a short or empty page."""
+        if entity not in ENDPOINTS:
+            raise ValueError(f"unknown entity {entity!r}; expected one of {sorted(ENDPOINTS)}")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"page limit must be within 1..{MAX_LIMIT}, got {limit}")
+        number = 1
+        while True:
+            params = {"from": iso(start), "to": iso(end), "limit": limit, "page": number}
+            body, parsed = self._send("GET", ENDPOINTS[entity], params=params)
+            records = parsed.get("data") if isinstance(parsed, dict) else None
+            if not isinstance(records, list):
+                raise PermanentApiError(
+                    f"GET {ENDPOINTS[entity]} page {number} does not follow the contract: "
+                    "expected a JSON object with a 'data' list",
+                    status=200,
+                    endpoint=ENDPOINTS[entity],
+                )
+            yield Page(number, body, records)
+            served_limit = parsed.get("limit") if isinstance(parsed.get("limit"), int) else limit
+            if len(records) < min(limit, served_limit):
+                return
+            number += 1
+
+    # -- auth -------------------------------------------------------------------------------------------
+
+    def _token(self) -> str:
+        if self._id_token is None or self.clock() >= self._renew_at:
+            self._renew()
+        assert self._id_token is not None
+        return self._id_token
+
+    def _renew(self) -> None:
+        """Refresh the id_token; log in again when the refresh token is refused and a login is possible."""
+        if self._refresh_token is not None:
+            try:
+                self._refresh()
+                return
+            except ApiAuthError:
+                if not self.credentials.can_login:
+                    raise
+                log.warning("card API refresh token refused; logging in again")
+        if not self.credentials.can_login:
+            raise ApiAuthError("no way to get an id_token: no refresh token and no login credentials")
+        self._login()
+
+    def _login(self) -> None:
+        creds = self.credentials
+        assert creds.password is not None and creds.totp_secret is not None
+        body = {
+            "email": creds.email,
+            "password": creds.password.get_secret_value(),
+            "totp": totp(creds.totp_secret.get_secret_value(), self.clock()),
+            "clientId": creds.client_id,
+        }
+        _, parsed = self._send("POST", "/auth/login", json_body=body, auth=False)
+        self._accept_tokens(parsed, "/auth/login")
+        log.info("logged in to the card API")
+
+    def _refresh(self) -> None:
+        assert self._refresh_token is not None
+        body = {"clientId": self.credentials.client_id, "refreshToken": self._refresh_token.get_secret_value()}
+        _, parsed = self._send("POST", "/auth/refresh-token", json_body=body, auth=False)
+        self._accept_tokens(parsed, "/auth/refresh-token")
+        log.info("refreshed the card API id_token")
+
+    def _accept_tokens(self, parsed: Any, endpoint: str) -> None:
+        token = parsed.get("id_token") if isinstance(parsed, dict) else None
+        if not isinstance(token, str):
+            raise PermanentApiError(f"POST {endpoint} answered without an id_token", 200, endpoint)
+        now = self.clock()
+        expires_in = parsed.get("expires_in")
+        exp = jwt_expiry(token) or now + (float(expires_in) if isinstance(expires_in, int | float) else 60.0)
+        # Refresh ~30 s before expiry, but never more than a quarter of a short lifetime early.
+        self._renew_at = exp - min(self.refresh_margin, max(exp - now, 0.0) / 4)
+        self._id_token = token
+        if isinstance(parsed.get("refresh_token"), str):
+            self._refresh_token = SecretStr(parsed["refresh_token"])
+
+    # -- transport --------------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: dict[str, Any] | None = None,
+        auth: bool = True,
+    ) -> tuple[bytes, Any]:
+        """Body bytes and parsed JSON of a 2xx answer; transient faults retried, permanent ones raised."""
+        endpoint = f"{method} {path}" + (f" {_describe(params)}" if params else "")
+        backoff = Backoff(self.policy, clock=time.monotonic, sleep=self.sleep, rng=self.rng)
+        refreshed = False
+        while True:
+            headers = {"Accept": "application/json"}
+            if auth:
+                headers["Authorization"] = f"Bearer {self._token()}"
+            retry_after = None
+            try:
+                self.request_count += 1
+                response = self.session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=json_body,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+                body = response.content  # reading the body can fail too (connection cut mid-body)
+            except _NETWORK_ERRORS as exc:
+                cause = f"{type(exc).__name__}: {exc}"
+            else:
+                status = response.status_code
+                if status == 401 and auth and not refreshed:
+                    # The token may have expired early or been revoked: renew once, then try again.
+                    refreshed = True
+                    self._id_token = None
+                    continue
+                if status == 401:
+                    what = "after a token refresh" if auth else "(credentials rejected)"
+                    raise ApiAuthError(f"{endpoint} answered HTTP 401 {what}", status=401, endpoint=endpoint)
+                if status == 429:
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    cause = f"HTTP 429 (Retry-After: {response.headers.get('Retry-After')})"
+                elif status >= 500:
+                    cause = f"HTTP {status}"
+                elif not 200 <= status < 300:
+                    detail = "" if not auth else f": {_detail(body)}"  # auth answers may echo what was sent
+                    raise PermanentApiError(
+                        f"{endpoint} failed with HTTP {status}{detail}", status=status, endpoint=endpoint
+                    )
+                else:
+                    try:
+                        return body, orjson.loads(body)  # several times faster than json on big pages
+                    except orjson.JSONDecodeError:
+                        cause = f"body is not valid JSON ({len(body)} bytes; truncated?)"
+            delay = backoff.next_delay(retry_after)
+            if delay is None:
+                raise TransientApiError(
+                    f"{endpoint} still failing after {backoff.attempts} attempts; last error: {cause}",
+                    endpoint=endpoint,
+                    attempts=backoff.attempts,
+                )
+            log.warning("%s: %s; retry %d in %.2f s", endpoint, cause, backoff.attempts, delay)
+            self.sleep(delay)
+
+
+def _describe(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def _detail(body: bytes) -> str:
+    try:
+        parsed = json.loads(body)
+        text = parsed.get("detail", parsed) if isinstance(parsed, dict) else parsed
+    except ValueError:
+        text = body.decode("utf-8", "replace")
+    return str(text)[:200]

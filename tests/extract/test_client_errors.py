@@ -1,0 +1,69 @@
+"""Permanent faults fail at once with the status and the endpoint; auth failures say what was refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import SecretStr
+
+from cardlake.source import client as client_module
+from cardlake.source.client import CardApiClient
+from cardlake.source.errors import ApiAuthError, PermanentApiError, TransientApiError
+from cardlake.source.retry import RetryPolicy
+
+from .conftest import WINDOW, RecordingSession, demo_credentials, make_client
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_permanent_4xx_fails_at_once_with_status_and_endpoint(
+    clean_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(client_module.ENDPOINTS, "transactions", "/v9/no-such-endpoint")
+    client, session = make_client(clean_url)
+    with pytest.raises(PermanentApiError, match=r"GET /v9/no-such-endpoint .*HTTP 404") as info:
+        next(client.iter_pages("transactions", *WINDOW))
+    assert info.value.status == 404
+    assert session.count("/v9/no-such-endpoint") == 1  # not retried
+
+
+def test_wrong_password_fails_with_a_clear_message_and_no_secret(clean_url: str) -> None:
+    creds = demo_credentials(clean_url, password=SecretStr("wrong-password-123"))
+    client = CardApiClient(creds, session=RecordingSession())
+    with pytest.raises(ApiAuthError, match=r"POST /auth/login answered HTTP 401") as info:
+        next(client.iter_pages("rewards", *WINDOW))
+    assert "wrong-password-123" not in str(info.value)
+
+
+def test_unknown_refresh_token_without_login_fails_clearly(clean_url: str) -> None:
+    creds = demo_credentials(
+        clean_url, email=None, password=None, totp_secret=None, refresh_token=SecretStr("not-a-real-token")
+    )
+    with pytest.raises(ApiAuthError, match="refresh-token") as info:
+        next(CardApiClient(creds).iter_pages("rewards", *WINDOW))
+    assert "not-a-real-token" not in str(info.value)
+
+
+def test_transient_faults_that_never_end_exhaust_a_bounded_budget(serve: Callable[..., str]) -> None:
+    url = serve(fault_5xx_rate=1.0)
+    client, session = make_client(url, policy=RetryPolicy(max_attempts=3, base_delay=0.01))
+    with pytest.raises(TransientApiError, match=r"after 3 attempts; last error: HTTP 5\d\d"):
+        next(client.iter_pages("transactions", *WINDOW))
+    assert sum(1 for *_, status in session.calls if isinstance(status, int) and status >= 500) == 3
+
+
+def test_connection_refused_is_transient(unused_port: int) -> None:
+    client, _ = make_client(f"http://127.0.0.1:{unused_port}", policy=RetryPolicy(max_attempts=2, base_delay=0.01))
+    with pytest.raises(TransientApiError, match="ConnectionError"):
+        next(client.iter_pages("transactions", datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 6, 2, tzinfo=UTC)))
+
+
+@pytest.fixture()
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,111 @@
+"""The `extract` flow through Prefect: a finished window is cached (no API call), force=True re-extracts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from cardlake.settings import get_settings
+
+from .conftest import WINDOW
+
+pytestmark = [pytest.mark.slow, pytest.mark.prefect]
+
+
+@pytest.fixture()
+def api_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every HTTP request any requests.Session makes in this process (the task builds its own client)."""
+    calls: list[str] = []
+    original = requests.Session.request
+
+    def counting(self: requests.Session, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(f"{method} {url}")
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", counting)
+    yield calls
+
+
+def test_extract_flow_caches_a_finished_window_and_force_reextracts(
+    prefect_harness: None,
+    cardlake_home: Path,
+    clean_url: str,
+    api_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.extract import extract
+
+    monkeypatch.setenv("CARDLAKE_API_BASE_URL", clean_url)
+    monkeypatch.setenv("CARDLAKE_API_PAGE_SIZE", "200")
+    get_settings.cache_clear()
+    start, end = WINDOW
+
+    state = extract(start, end, entities=("transactions", "plu_rates"), return_state=True)
+    first = state.result()
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    assert {r.name for r in runs} == {
+        "extract-transactions-20250601",
+        "extract-plu_rates-20250601",
+        "advance-watermark-transactions",
+        "advance-watermark-plu_rates",
+    }
+    calls_first = [c for c in api_calls if c.split(" ", 1)[1].startswith(clean_url)]
+    assert calls_first, "the first run must call the API"
+    tx = first["transactions"]
+    assert tx["window"] == "20250601T000000Z_20250604T000000Z"
+    assert tx["records"] == tx["distinct_ids"] > 0 and tx["pages"] >= 2 and tx["bytes"] > 0
+    assert first["plu_rates"]["records"] == 72  # hourly prices over three days
+    landing = cardlake_home / "landing"
+    manifest = json.loads((landing / tx["manifest_key"]).read_text())
+    assert manifest["record_count"] == tx["records"]
+    watermark = json.loads((landing / "raw/cardapi/transactions/_watermark.json").read_text())
+    assert watermark == {**watermark, "watermark": "2025-06-04T00:00:00Z", "manifest": tx["manifest_key"]}
+
+    api_calls.clear()
+    second = extract(start, end, entities=("transactions", "plu_rates"))
+    assert second == first
+    assert not [c for c in api_calls if clean_url in c], "a cached window must not call the API"
+
+    forced = extract(start, end, entities=("transactions",), force=True)
+    assert any(clean_url in c for c in api_calls), "force=True must extract again"
+    assert forced["transactions"]["records"] == tx["records"]
+
+
+def test_extract_flow_rejects_unknown_entities(prefect_harness: None, cardlake_home: Path) -> None:
+    from flows.extract import extract
+
+    with pytest.raises(ValueError, match="unknown entities"):
+        extract(*WINDOW, entities=("transactions", "balances"))
+
+
+def test_for_the_real_api_the_flow_takes_credentials_from_the_block(
+    prefect_harness: None, cardlake_home: Path, clean_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import SecretStr
+
+    from blocks.credentials import CardApiCredentials
+    from flows.extract import extract
+
+    monkeypatch.setenv("CARDLAKE_SOURCE", "card-api")
+    monkeypatch.setenv("CARDLAKE_API_BASE_URL", "http://127.0.0.1:9")  # unused: the block names the API
+    get_settings.cache_clear()
+    CardApiCredentials(
+        base_url=clean_url,
+        email="demo@cardlake.local",
+        password=SecretStr("cardlake-demo"),
+        totp_secret=SecretStr("JBSWY3DPEHPK3PXP"),
+        client_id="cardlake-local",
+    ).save("cardapi-credentials", overwrite=True)
+    result = extract(*WINDOW, entities=("plu_rates",))
+    assert result["plu_rates"]["records"] == 72
