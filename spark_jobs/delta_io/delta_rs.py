@@ -88,7 +88,7 @@ class DeltaRsIO(DeltaIO):
                     storage_options=self.storage_options,
                 )
                 return MergeResult(table_uri, rows, inserted=rows, version=self.version(table_uri))
-            values = distinct_partition_values(batch, spec)
+            values = _staged_partition_values(dataset, spec)
             metrics = (
                 self._table(table_uri)
                 .merge(
@@ -155,6 +155,14 @@ class DeltaRsIO(DeltaIO):
 
     def version(self, table_uri: str) -> int | None:
         return self._table(table_uri).version() if self.exists(table_uri) else None
+
+
+def _staged_partition_values(dataset: ds.Dataset, spec: MergeSpec) -> dict[str, list[Any]]:
+    """The batch's partition values, read from the staged Parquet: no second Spark pass over the batch."""
+    if not spec.partition_by:
+        return {}
+    table = dataset.to_table(columns=list(spec.partition_by))
+    return {c: table.column(c).unique().to_pylist() for c in spec.partition_by}
 
 
 def _is_empty_dir(path: str) -> bool:

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make run: start the card API simulator, run the pipeline for one window, stop the simulator, print the summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARDLAKE_HOME="${CARDLAKE_HOME:-$PWD/.cardlake}"
+export PREFECT_HOME="${PREFECT_HOME:-$CARDLAKE_HOME/prefect}"
+export PREFECT_LOGGING_LEVEL="${PREFECT_LOGGING_LEVEL:-WARNING}"
+# The temporary Prefect API takes longer than its 20 s default to start on a busy 2-core machine.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="${PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:-120}"
+mkdir -p "$CARDLAKE_HOME/logs"
+
+port="${CARDLAKE_API_PORT:-$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
+export CARDLAKE_API_BASE_URL="http://127.0.0.1:$port"
+
+echo "Starting the card API simulator on $CARDLAKE_API_BASE_URL ($RUN_CARDS cards; log: $CARDLAKE_HOME/logs/api.log)"
+.venv/bin/cardlake api serve --port "$port" --cards "$RUN_CARDS" >"$CARDLAKE_HOME/logs/api.log" 2>&1 &
+api_pid=$!
+stop_api() {
+  kill "$api_pid" 2>/dev/null || true
+  wait "$api_pid" 2>/dev/null || true
+}
+trap stop_api EXIT INT TERM
+
+.venv/bin/python - "$CARDLAKE_API_BASE_URL" <<'PY'
+import sys, time, urllib.request
+url = sys.argv[1] + "/openapi.json"
+deadline = time.monotonic() + 60
+while True:
+    try:
+        urllib.request.urlopen(url, timeout=2).read()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit(f"the simulator did not answer at {url} within 60 s; see .cardlake/logs/api.log")
+        time.sleep(0.3)
+PY
+
+echo "Running the pipeline for $RUN_START -> $RUN_END (Spark log: $CARDLAKE_HOME/logs/spark/)"
+.venv/bin/cardlake run --start "$RUN_START" --end "$RUN_END"
