@@ -124,7 +124,13 @@ DIM_CUSTOMER = Table(
         _c("gender", "string"),
         _c("job", "string"),
         _c("date_of_birth", "date"),
-        _c("age_band", "string", description="age today: 18-24, 25-34, 35-44, 45-54, 55-64, 65+"),
+        _c(
+            "age_band",
+            "string",
+            description=(
+                "age on the run's reference date (window_end): under 18, 18-24, 25-34, 35-44, 45-54, 55-64, 65+"
+            ),
+        ),
         _c("address_key", "bigint"),
         _c("updated_at", "timestamp"),
     ),

@@ -1,0 +1,157 @@
+"""Fact transforms: keys to every dimension, signed amounts, rebates, fraud scores, reward facts; row hashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from chispa import assert_df_equality
+
+from cardlake.warehouse.tables import FACT_REWARD, FACT_TRANSACTION
+from spark_jobs.transforms.star import star_rows, star_struct
+from spark_jobs.transforms.star_facts import TRANSACTION_SCORES, build_fact_transaction, fact_reward
+from tests.star.builders import (
+    refund,
+    reward_transaction,
+    reward_transactions_df,
+    transaction,
+    transactions_df,
+    xxhash64,
+)
+
+pytestmark = pytest.mark.spark
+
+LATE = datetime(2025, 6, 1, 23, 59, 59, tzinfo=UTC)
+
+
+def _scores(spark, *rows):
+    return spark.createDataFrame(list(rows), TRANSACTION_SCORES)
+
+
+def test_fact_transaction_keys_amounts_rebates_and_scores(spark):
+    transactions = transactions_df(
+        spark,
+        transaction("tx_1"),
+        refund("tx_2", "tx_1", amount_gbp=Decimal("10.00"), transaction_ts=LATE),
+        transaction("tx_3", card_token=None, merchant_id=None),
+    )
+    rewards = reward_transactions_df(
+        spark,
+        reward_transaction("rw_1", "tx_1"),
+        reward_transaction("rw_2", "tx_1", reward_type="REBATE_BONUS", reward_amount_gbp=Decimal("0.5000")),
+        reward_transaction("rw_3", "tx_1", reward_status="rejected", reward_amount_gbp=Decimal("9.0000")),
+        reward_transaction("rw_4", None),  # a perk: belongs to no transaction
+    )
+    scores = _scores(spark, ("tx_1", 0.2, "v1", "run-1"), ("tx_1", 0.9, "v2", "run-2"))
+    facts = build_fact_transaction(transactions, rewards, scores)
+    assert facts.columns == FACT_TRANSACTION.column_names
+    out = {r["transaction_id"]: r for r in facts.collect()}
+
+    sale, ret, orphan = out["tx_1"], out["tx_2"], out["tx_3"]
+    assert sale["transaction_key"] == 3262884105429560825
+    assert sale["customer_key"] == xxhash64(spark, "tok_a")
+    assert sale["address_key"] == xxhash64(spark, "addr_1")
+    assert sale["merchant_key"] == xxhash64(spark, "m_1")
+    assert (sale["date_key"], sale["time_key"]) == (20250601, 13)
+    assert (sale["amount_gbp"], sale["signed_amount_gbp"], sale["is_refund"]) == (
+        Decimal("49.97"),
+        Decimal("49.97"),
+        False,
+    )
+    # Two earned rebates; the rejected one and the perk are not on it.
+    assert sale["reward_amount_gbp"] == Decimal("1.9991")
+    assert sale["reward_plu_amount"] == Decimal("0.50000000")
+    assert sale["fraud_score"] == 0.9  # the latest run's score
+
+    assert (ret["amount_gbp"], ret["signed_amount_gbp"], ret["is_refund"]) == (
+        Decimal("10.00"),
+        Decimal("-10.00"),
+        True,
+    )
+    assert (ret["time_key"], ret["reward_amount_gbp"], ret["fraud_score"]) == (23, None, None)
+    assert (orphan["customer_key"], orphan["merchant_key"]) == (None, None)
+
+
+def test_refund_flag_falls_back_to_type_and_credits_are_negative(spark):
+    rows = [
+        transaction("tx_r", transaction_type="CARD_REFUND", is_refund=None, is_debit=False),
+        transaction("tx_c", transaction_type="DEPOSIT_FUNDS_RECEIVED", is_refund=False, is_debit=False),
+        transaction("tx_d", is_refund=None, is_debit=None),
+    ]
+    facts = build_fact_transaction(transactions_df(spark, *rows), reward_transactions_df(spark), _scores(spark))
+    out = {r["transaction_id"]: (r["is_refund"], r["signed_amount_gbp"]) for r in facts.collect()}
+    assert out == {
+        "tx_r": (True, Decimal("-49.97")),
+        "tx_c": (False, Decimal("-49.97")),
+        "tx_d": (False, Decimal("49.97")),
+    }
+
+
+def test_fact_reward_rows(spark):
+    rewards = reward_transactions_df(
+        spark,
+        reward_transaction("rw_1", "tx_1", reward_status="approved"),
+        reward_transaction("rw_perk", None, reward_type="PERK_REWARD"),
+        reward_transaction("rw_early", "tx_unseen", transaction_found=False),
+    )
+    out = rewards.transform(fact_reward)
+    expected = spark.createDataFrame(
+        [
+            (
+                xxhash64(spark, "rw_1"),
+                "rw_1",
+                3262884105429560825,
+                xxhash64(spark, "tok_a"),
+                20250602,
+                "DAILY_REBATE_DISTRIBUTION",
+                "approved",
+                True,
+                Decimal("0.25000000"),
+                Decimal("1.4991"),
+                5.9964,
+                datetime(2025, 6, 2, 1, 0, tzinfo=UTC),
+                datetime(2025, 6, 2, 1, 0, tzinfo=UTC),
+            )
+        ],
+        star_struct(FACT_REWARD),
+    )
+    assert_df_equality(out.where("reward_id = 'rw_1'"), expected, ignore_nullable=True)
+    others = {r["reward_id"]: r for r in out.where("reward_id <> 'rw_1'").collect()}
+    # Perks have no transaction; a reward whose transaction is not seen yet gets its key when it arrives.
+    assert others["rw_perk"]["transaction_key"] is None
+    assert others["rw_early"]["transaction_key"] is None
+    assert others["rw_early"]["customer_key"] is None
+    assert others["rw_early"]["is_available"] is False
+
+
+def test_row_hash_tracks_content_not_session_time_zone(spark):
+    base = transactions_df(spark, transaction("tx_1"), transaction("tx_2"))
+    changed = transactions_df(spark, transaction("tx_1"), transaction("tx_2", amount_gbp=Decimal("1.00")))
+
+    def hashes(df):
+        facts = build_fact_transaction(df, reward_transactions_df(spark), _scores(spark))
+        return {r["transaction_id"]: r["row_hash"] for r in facts.transform(star_rows(FACT_TRANSACTION, "r")).collect()}
+
+    first = hashes(base)
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        assert hashes(base) == first
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)
+    again = hashes(changed)
+    assert again["tx_1"] == first["tx_1"]
+    assert again["tx_2"] != first["tx_2"]
+
+
+def test_star_rows_adds_bookkeeping_after_warehouse_columns(spark):
+    facts = build_fact_transaction(
+        transactions_df(spark, transaction("tx_1")), reward_transactions_df(spark), _scores(spark)
+    )
+    out = facts.transform(star_rows(FACT_TRANSACTION, "run-9"))
+    assert out.columns == [*FACT_TRANSACTION.column_names, "row_hash", "run_id"]
+    assert [f.dataType for f in out.schema][: len(FACT_TRANSACTION.columns)] == [
+        f.dataType for f in star_struct(FACT_TRANSACTION)
+    ]
+    assert out.first()["run_id"] == "run-9"
