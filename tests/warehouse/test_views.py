@@ -1,0 +1,102 @@
+"""The reporting views on hand-made data (tests/warehouse/star_data.py), the same SQL on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from cardlake.warehouse import Warehouse
+from cardlake.warehouse.duckdb import DuckDBWarehouse
+from cardlake.warehouse.views import VIEWS, view_sql
+from tests.warehouse.star_data import MON, SAT, make_export
+
+
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    tmp = tmp_path_factory.mktemp("views")
+    if request.param == "duckdb":
+        wh: Warehouse = DuckDBWarehouse(tmp / "warehouse.duckdb")
+    else:
+        import psycopg
+
+        from cardlake.warehouse.postgres import PostgresWarehouse
+
+        server = request.getfixturevalue("pg_server")
+        with psycopg.connect(server.dsn(), autocommit=True) as con:
+            con.execute("DROP DATABASE IF EXISTS views_test WITH (FORCE)")
+            con.execute("CREATE DATABASE views_test")
+        wh = PostgresWarehouse(server.dsn("views_test"))
+    wh.ensure_schema()
+    wh.load_export(make_export(Path(tmp) / "exports", "run-1"))
+    yield wh
+    wh.close()
+
+
+def d(value: str) -> Decimal:
+    return Decimal(value)
+
+
+def test_daily_spend_counts_purchases_and_refunds_apart(loaded: Warehouse) -> None:
+    rows = loaded.query(
+        "SELECT spend_date, category, merchant_name, state, transactions, spend_gbp, refunds, refunds_gbp, "
+        "net_spend_gbp FROM rpt_daily_spend ORDER BY spend_date, category"
+    )
+    assert rows == [
+        (MON, "grocery_pos", "Tesco", "LND", 1, d("10.00"), 0, d("0.00"), d("10.00")),
+        (MON, "shopping_net", "Amazon", "LND", 1, d("200.00"), 0, d("0.00"), d("200.00")),
+        (SAT, "grocery_pos", "Tesco", "WYK", 0, d("0.00"), 1, d("5.50"), d("-5.50")),
+        (SAT, "shopping_net", "Amazon", "WYK", 1, d("20.00"), 0, d("0.00"), d("20.00")),
+    ]
+
+
+def test_rewards_accumulate_with_running_totals_and_status_split(loaded: Warehouse) -> None:
+    rows = loaded.query(
+        "SELECT reward_date, rewards, plu_earned, gbp_earned, plu_earned_running, gbp_earned_running, "
+        "avg_plu_price_gbp, plu_pending, plu_available, plu_rejected, gbp_rejected FROM rpt_rewards "
+        "ORDER BY reward_date"
+    )
+    assert [r[:6] for r in rows] == [
+        (date(2025, 6, 2), 1, d("0.5"), d("0.30"), d("0.5"), d("0.30")),
+        (date(2025, 6, 7), 2, d("1.0"), d("0.60"), d("1.5"), d("0.90")),  # the rejected reward earns nothing
+    ]
+    assert [r[6] for r in rows] == pytest.approx([0.6, 0.6])
+    assert [r[7:] for r in rows] == [(d("0.5"), 0, 0, 0), (0, d("1.0"), d("2.0"), d("1.00"))]
+
+
+def test_fraud_by_location_and_time(loaded: Warehouse) -> None:
+    rows = loaded.query(
+        "SELECT city, state, hour_of_day, day_of_week, day_name, transactions, fraud_transactions, fraud_rate, "
+        "avg_fraud_score FROM rpt_fraud_by_location_time ORDER BY city, hour_of_day"
+    )
+    assert [r[:7] for r in rows] == [
+        ("Leeds", "WYK", 10, 6, "Saturday", 2, 0),
+        ("London", "LND", 10, 1, "Monday", 1, 0),
+        ("London", "LND", 23, 1, "Monday", 1, 1),
+    ]
+    assert [r[7] for r in rows] == pytest.approx([0.0, 0.0, 1.0])
+    assert [r[8] for r in rows] == pytest.approx([0.2, 0.1, 0.9])  # the refund has no score: not averaged as 0
+
+
+def test_open_fraud_alerts_exclude_closed_ones_and_card_tokens(loaded: Warehouse) -> None:
+    rows = loaded.query("SELECT transaction_id, card_last4, amount_gbp, city FROM rpt_open_fraud_alerts")
+    assert rows == [("t2", "0001", d("200.00"), "London")]
+    assert "card_token" not in view_sql("rpt_open_fraud_alerts", "main").split("WHERE")[0].split("SELECT", 1)[1]
+
+
+def test_top_categories_rank_purchases_by_value(loaded: Warehouse) -> None:
+    rows = loaded.query("SELECT category, transactions, spend_gbp, spend_share, spend_rank FROM rpt_top_categories")
+    by_rank = sorted(rows, key=lambda r: r[4])
+    assert [(r[0], r[1], r[2], r[4]) for r in by_rank] == [
+        ("shopping_net", 2, d("220.00"), 1),
+        ("grocery_pos", 1, d("10.00"), 2),  # the 5.50 refund is not spending
+    ]
+    assert [r[3] for r in by_rank] == pytest.approx([220 / 230, 10 / 230])
+
+
+def test_every_view_is_created(loaded: Warehouse) -> None:
+    for view in VIEWS:
+        loaded.query(f"SELECT * FROM {view} LIMIT 1")
