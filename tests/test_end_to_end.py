@@ -29,7 +29,7 @@ def warehouse_counts(path) -> dict[str, int]:
             r[0]
             for r in db.sql("SELECT table_name FROM information_schema.tables WHERE table_type='BASE TABLE'").fetchall()
         ]
-        return {n: db.sql(f"SELECT COUNT(*) FROM {n}").fetchone()[0] for n in names}
+        return {n: db.execute(f"SELECT COUNT(*) FROM {n}").fetchall()[0][0] for n in names}
 
 
 def test_pipeline_loads_exactly_what_the_api_served_and_a_rerun_changes_nothing(
