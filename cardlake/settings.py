@@ -57,7 +57,7 @@ class Settings(BaseSettings):
 
     # fraud
     fraud_threshold: float = 0.5
-    model_dir: Path | None = None  # defaults to <home>/models
+    model_dir: str | None = None  # defaults to <home>/models, or <lake>/models when the lake is on S3
 
     @property
     def landing_root(self) -> str:
@@ -72,8 +72,13 @@ class Settings(BaseSettings):
         return (self.duckdb_path or self.home / "warehouse.duckdb").resolve()
 
     @property
-    def models_root(self) -> Path:
-        return (self.model_dir or self.home / "models").resolve()
+    def models_root(self) -> str:
+        """Where fraud models are saved and read: beside the lake when it is remote, so EMR jobs reach them."""
+        if self.model_dir:
+            return self.model_dir
+        if "://" in self.lake_root:
+            return f"{self.lake_root.rstrip('/')}/models"
+        return str((self.home / "models").resolve())
 
 
 @lru_cache(maxsize=1)

@@ -69,6 +69,8 @@ def pipeline(start: datetime | None = None, end: datetime | None = None, force: 
 def _warnings(settings: Any) -> list[str]:
     from blocks.secrets import resolve_pan_key
 
+    if settings.spark_runner == "emr-serverless":
+        return []  # EMR jobs read the key from Secrets Manager, not from a local block
     _, local_default = resolve_pan_key(settings)
     if local_default:
         return ["PAN tokens use the published local demo key: set the `pan-token-key` Secret block in production."]

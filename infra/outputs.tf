@@ -115,3 +115,8 @@ output "ecs_security_group_id" {
   description = "Security group of the cardlake-ecs work pool's flow tasks (the one Redshift admits)."
   value       = aws_security_group.ecs_tasks.id
 }
+
+output "ecs_cluster_name" {
+  description = "ECS cluster of the cardlake-ecs work pool (its `cluster` job variable)."
+  value       = aws_ecs_cluster.cardlake.name
+}

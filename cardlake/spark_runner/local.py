@@ -78,7 +78,14 @@ class LocalSubmitRunner(SparkRunner):
         self.timeout_s = timeout_s
 
     def command(self, request: SparkJobRequest) -> list[str]:
-        conf = {"spark.ui.enabled": "false", "spark.sql.session.timeZone": "UTC", **self.spark_conf}
+        conf = {
+            "spark.ui.enabled": "false",
+            "spark.sql.session.timeZone": "UTC",
+            # Spark's default of 200 shuffle partitions costs minutes of task overhead on a small local batch.
+            "spark.sql.shuffle.partitions": os.environ.get("CARDLAKE_SHUFFLE_PARTITIONS", "4"),
+            "spark.driver.memory": os.environ.get("CARDLAKE_DRIVER_MEMORY", "4g"),
+            **self.spark_conf,
+        }
         cmd = [str(self.spark_submit), "--master", self.master]
         for key, value in conf.items():
             cmd += ["--conf", f"{key}={value}"]
