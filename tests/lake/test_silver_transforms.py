@@ -161,3 +161,16 @@ def test_mask_pans_leaves_short_numbers_alone(spark):
 def test_card_token_refuses_an_empty_key(spark):
     with pytest.raises(ValueError, match="PAN token key is empty"):
         card_token(F.lit(PAN), "")
+
+
+def test_a_personal_statement_row_without_card_or_merchant_is_accepted_without_a_token(spark):
+    statement = transaction("s1", "2025-06-01T10:00:00Z")
+    statement.update(card=None, cardholder=None, merchant=None)
+    checked = checked_transactions(spark, [statement])
+    assert reasons(checked) == {"s1": None}
+    wide = checked.transform(T.accepted).transform(T.normalised_transactions(KEY, "run-1"))
+    row = wide.transform(T.silver_transactions).first()
+    assert (row["card_token"], row["address_id"], row["merchant_id"]) == (None, None, None)
+    assert wide.transform(T.silver_cards).count() == 0
+    assert wide.transform(T.silver_addresses).count() == 0
+    assert wide.transform(T.silver_merchants).count() == 0

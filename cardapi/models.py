@@ -1,0 +1,130 @@
+"""Request and response models: they document the API in OpenAPI (responses are pre-serialised bytes)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LoginRequest(BaseModel):
+    email: str
+    password: str
+    totp: str = Field(description="6-digit RFC 6238 code (SHA-1, 30 s) of the account's base32 secret")
+    clientId: str
+
+
+class LoginResponse(BaseModel):
+    id_token: str = Field(description="HS256 JWT; send as `Authorization: Bearer <id_token>`")
+    refresh_token: str
+    expires_in: int = Field(description="Lifetime of the id_token in seconds")
+    token_type: Literal["Bearer"] = "Bearer"
+
+
+class RefreshRequest(BaseModel):
+    clientId: str
+    refreshToken: str
+
+
+class RefreshResponse(BaseModel):
+    id_token: str
+    expires_in: int
+    token_type: Literal["Bearer"] = "Bearer"
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+
+
+class Address(BaseModel):
+    street: str
+    city: str
+    state: str
+    zip: str
+    lat: float
+    long: float
+    cityPopulation: int
+
+
+class Cardholder(BaseModel):
+    id: str
+    firstName: str
+    lastName: str
+    gender: Literal["F", "M"]
+    dateOfBirth: str = Field(description="YYYY-MM-DD")
+    job: str
+    address: Address
+
+
+class Card(BaseModel):
+    number: str = Field(description="Full card number (PAN): it must not leave the raw zone")
+    cardholderId: str
+
+
+class Merchant(BaseModel):
+    id: str
+    name: str
+    category: str
+    mcc: str
+    lat: float
+    long: float
+
+
+class Transaction(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"description": "A statement line; amount in minor units"})
+
+    id: str
+    date: str = Field(description="Transaction time, UTC ISO-8601 with Z")
+    type: Literal["CARD_SETTLEMENT", "CARD_REFUND"]
+    amount: int = Field(description="Positive, minor units (pence); direction is isDebit")
+    currency: str
+    isDebit: bool
+    description: str
+    cleanDescription: str
+    mcc: str
+    category: str
+    card: Card
+    cardholder: Cardholder
+    merchant: Merchant
+    isFraud: bool
+    originalTransactionId: str | None = Field(description="The refunded transaction for CARD_REFUND")
+    createdAt: str
+    updatedAt: str
+
+
+class Reward(BaseModel):
+    id: str
+    ticker: Literal["PLU"]
+    amount: float = Field(description="PLU")
+    fiatAmountRewarded: int = Field(description="Minor units: transaction amount (rebates) or perk value")
+    fiatCurrency: str
+    status: Literal["pending", "approved", "rejected"]
+    type: Literal["DAILY_REBATE_DISTRIBUTION", "REBATE_BONUS", "BOOST_REWARD", "PERK_REWARD"]
+    rewardRate: float | None = Field(description="Percent for rebates, null for perks and boosts")
+    transactionOriginalId: str | None
+    createdAt: str
+    updatedAt: str
+
+
+class PluRate(BaseModel):
+    timestamp: str
+    ticker: Literal["PLU"]
+    currency: Literal["GBP"]
+    price: float = Field(description="GBP per PLU")
+
+
+class _Page(BaseModel):
+    page: int
+    limit: int
+
+
+class TransactionPage(_Page):
+    data: list[Transaction]
+
+
+class RewardPage(_Page):
+    data: list[Reward]
+
+
+class PluRatePage(_Page):
+    data: list[PluRate]

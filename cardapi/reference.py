@@ -1,0 +1,167 @@
+"""Reference data and calibrated weights of the generator (modelled on the Sparkov / Kaggle fraud data set).
+
+Names, jobs, streets, cities and merchant names come from `data/reference.json`, built from real Kaggle rows
+by `cardapi.build_reference`. Legitimate amounts follow the per-category empirical quantile function of the
+real rows (log-linear between 41 quantiles); fraud amounts follow the narrow per-category ranges of the real
+fraud rows.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+CATEGORIES: tuple[str, ...] = (
+    "entertainment",
+    "food_dining",
+    "gas_transport",
+    "grocery_net",
+    "grocery_pos",
+    "health_fitness",
+    "home",
+    "kids_pets",
+    "misc_net",
+    "misc_pos",
+    "personal_care",
+    "shopping_net",
+    "shopping_pos",
+    "travel",
+)
+CATEGORY_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
+
+MCC = {
+    "entertainment": "7832",  # motion picture theatres
+    "food_dining": "5812",  # eating places, restaurants
+    "gas_transport": "5541",  # service stations
+    "grocery_net": "5499",  # misc. food stores (online grocery)
+    "grocery_pos": "5411",  # grocery stores, supermarkets
+    "health_fitness": "7997",  # clubs, fitness
+    "home": "5200",  # home supply warehouse
+    "kids_pets": "5995",  # pet shops, pet food
+    "misc_net": "5969",  # direct marketing, other
+    "misc_pos": "5999",  # misc. and speciality retail
+    "personal_care": "7230",  # beauty and barber shops
+    "shopping_net": "5964",  # direct marketing, catalogue merchant
+    "shopping_pos": "5311",  # department stores
+    "travel": "4722",  # travel agencies
+}
+CATEGORY_OF_MCC = {v: k for k, v in MCC.items()}
+
+# Share of legitimate transactions per category in the real set (fraudTrain.csv counts, normalised).
+CATEGORY_WEIGHTS = np.array(
+    [94014, 91461, 131659, 45452, 123638, 85879, 123115, 113035, 63287, 79655, 90758, 97543, 116672, 40507],
+    dtype=float,
+)
+CATEGORY_WEIGHTS /= CATEGORY_WEIGHTS.sum()
+
+# Profile multipliers on category weights (Sparkov's profiles differ by age band, gender and city size).
+PROFILE_MULTIPLIERS: dict[str, dict[str, float]] = {
+    "young": {"entertainment": 1.3, "food_dining": 1.3, "shopping_net": 1.3, "health_fitness": 1.2, "home": 0.7},
+    "middle": {"kids_pets": 1.4, "grocery_pos": 1.15, "home": 1.1},
+    "senior": {"travel": 1.3, "health_fitness": 1.2, "home": 1.2, "shopping_net": 0.7, "entertainment": 0.8},
+    "F": {"personal_care": 1.3, "shopping_pos": 1.1, "gas_transport": 0.9},
+    "M": {"gas_transport": 1.15, "misc_pos": 1.1, "personal_care": 0.8},
+    "urban": {"food_dining": 1.2, "entertainment": 1.15, "gas_transport": 0.85},
+    "rural": {"gas_transport": 1.2, "grocery_pos": 1.1, "food_dining": 0.85},
+}
+URBAN_POPULATION = 50_000
+
+# Fraud: category mix of the real fraud rows and the narrow amount ranges (major units) they fall in.
+FRAUD_CATEGORY_WEIGHTS = np.array([233, 151, 618, 134, 1743, 133, 198, 239, 915, 250, 220, 1713, 843, 116], dtype=float)
+FRAUD_CATEGORY_WEIGHTS /= FRAUD_CATEGORY_WEIGHTS.sum()
+FRAUD_AMOUNT_RANGES: dict[str, tuple[float, float]] = {
+    "entertainment": (400.0, 600.0),
+    "food_dining": (100.0, 140.0),
+    "gas_transport": (7.0, 20.0),
+    "grocery_net": (9.0, 20.0),
+    "grocery_pos": (270.0, 350.0),
+    "health_fitness": (10.0, 25.0),
+    "home": (200.0, 300.0),
+    "kids_pets": (10.0, 25.0),
+    "misc_net": (700.0, 1000.0),
+    "misc_pos": (150.0, 300.0),
+    "personal_care": (20.0, 30.0),
+    "shopping_net": (700.0, 1100.0),
+    "shopping_pos": (700.0, 1050.0),
+    "travel": (4.0, 12.0),
+}
+FRAUD_LOW = np.array([FRAUD_AMOUNT_RANGES[c][0] for c in CATEGORIES])
+FRAUD_HIGH = np.array([FRAUD_AMOUNT_RANGES[c][1] for c in CATEGORIES])
+
+# Hour of day. Legitimate: afternoons and evenings busier than mornings (real set: ~5.2% per hour 12-23,
+# ~3.3% per hour 0-11). Fraud: 22:00-04:00 holds ~85% of the real fraud rows.
+LEGIT_HOUR_WEIGHTS = np.array([0.65] * 12 + [1.0] * 12)
+LEGIT_HOUR_WEIGHTS /= LEGIT_HOUR_WEIGHTS.sum()
+FRAUD_HOUR_WEIGHTS = np.array([8.5, 8.8, 8.3, 8.1] + [0.9] * 18 + [25.7, 25.4])
+FRAUD_HOUR_WEIGHTS /= FRAUD_HOUR_WEIGHTS.sum()
+NIGHT_HOURS = frozenset({22, 23, 0, 1, 2, 3})
+
+# Day of week (Monday first) and month: the real set is busiest on Sunday/Monday and in December.
+DOW_WEIGHTS = np.array([1.35, 0.95, 0.75, 0.8, 0.85, 1.0, 1.3])
+DOW_WEIGHTS /= DOW_WEIGHTS.mean()
+MONTH_WEIGHTS = np.array([0.7, 0.7, 0.95, 0.9, 1.0, 1.15, 1.15, 1.2, 0.95, 0.92, 0.95, 1.9])
+MONTH_WEIGHTS /= MONTH_WEIGHTS.mean()
+
+# 1.85M transactions for 1,000 cards over two years.
+TRANSACTIONS_PER_CARD_DAY = 1_852_394 / 1000 / 731
+FRAUD_SHARE = 0.0052
+MEAN_EPISODE_SIZE = 10.5  # uniform 2..19 transactions
+FRAUD_EPISODE_WINDOW = 48 * 3600
+
+# Card plans (reward rate percent) and their share of cards.
+PLAN_RATES = np.array([1.0, 2.0, 3.0])
+PLAN_SHARES = np.array([0.5, 0.3, 0.2])
+
+# Perks: monthly subscriptions the programme reimburses (minor units); boosts: occasional promotions.
+PERK_VALUES = np.array([499, 799, 999, 1099])
+BOOST_VALUES = np.array([200, 500, 1000, 2500])
+
+REFUND_CATEGORIES = frozenset({"shopping_net", "shopping_pos", "misc_net", "home", "travel", "entertainment"})
+
+
+@lru_cache(maxsize=1)
+def reference_data() -> dict:
+    return json.loads((Path(__file__).parent / "data" / "reference.json").read_text())
+
+
+@lru_cache(maxsize=1)
+def amount_quantiles() -> np.ndarray:
+    """log of the 41 quantiles (p0, p2.5, ..., p100) of legitimate amounts per category, shape (14, 41)."""
+    table = reference_data()["amount_quantiles"]
+    return np.log(np.array([table[c] for c in CATEGORIES], dtype=float))
+
+
+def sample_legit_amounts(rng: np.random.Generator, categories: np.ndarray) -> np.ndarray:
+    """Amounts in minor units drawn from the per-category empirical quantile function (log-linear)."""
+    logq = amount_quantiles()
+    pos = rng.random(len(categories)) * (logq.shape[1] - 1)
+    low = np.floor(pos).astype(np.int64)
+    high = np.minimum(low + 1, logq.shape[1] - 1)
+    frac = pos - low
+    values = np.exp(logq[categories, low] * (1 - frac) + logq[categories, high] * frac)
+    return np.maximum(np.round(values * 100), 1).astype(np.int64)
+
+
+def sample_fraud_amounts(rng: np.random.Generator, categories: np.ndarray) -> np.ndarray:
+    low, high = FRAUD_LOW[categories], FRAUD_HIGH[categories]
+    return np.round((low + rng.random(len(categories)) * (high - low)) * 100).astype(np.int64)
+
+
+def luhn_complete(digits: str) -> str:
+    """Append the Luhn check digit to `digits`."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return digits + str((10 - total % 10) % 10)
+
+
+def luhn_valid(number: str) -> bool:
+    return number.isdigit() and luhn_complete(number[:-1]) == number

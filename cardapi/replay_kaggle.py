@@ -1,0 +1,203 @@
+"""Replay a Kaggle-format CSV (the Sparkov fraud data set) as the API's transactions, with derived rewards.
+
+The file is streamed once at start-up to validate every row and index the byte offset of each row by day;
+a day's rows are read back (seek + parse) only when a window needs them, so the full 1.85M-row files are
+served without holding them in memory. Column mapping: see docs/simulator.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from array import array
+from collections import defaultdict
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+
+from cardapi.jsonfmt import DAY, dumps, iso
+from cardapi.ledger import DayCache, Extra, LedgerDay, Txn
+from cardapi.reference import MCC, PLAN_RATES, PLAN_SHARES
+from cardapi.universe import stable_hex
+
+HEADER = [
+    "",
+    "trans_date_trans_time",
+    "cc_num",
+    "merchant",
+    "category",
+    "amt",
+    "first",
+    "last",
+    "gender",
+    "street",
+    "city",
+    "state",
+    "zip",
+    "lat",
+    "long",
+    "city_pop",
+    "job",
+    "dob",
+    "trans_num",
+    "unix_time",
+    "merch_lat",
+    "merch_long",
+    "is_fraud",
+]
+COL = {name: i for i, name in enumerate(HEADER)}
+MAX_REPORTED_ERRORS = 5
+
+
+class ReplayError(ValueError):
+    """The replay input cannot be served; the message names the file, line and reason."""
+
+
+def _timestamp(text: str) -> int:
+    # the data set's times are wall-clock times; the simulator serves them as UTC
+    return int(datetime.fromisoformat(text + "+00:00").timestamp())
+
+
+def _amount_minor(text: str) -> int:
+    value = Decimal(text)
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"amt must be a positive number, got {text!r}")
+    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def _check_row(row: list[str]) -> None:
+    if len(row) != len(HEADER):
+        raise ValueError(f"expected {len(HEADER)} fields, got {len(row)}")
+    _timestamp(row[COL["trans_date_trans_time"]])
+    _amount_minor(row[COL["amt"]])
+    if row[COL["category"]] not in MCC:
+        raise ValueError(f"unknown category {row[COL['category']]!r}")
+    if row[COL["is_fraud"]] not in ("0", "1"):
+        raise ValueError(f"is_fraud must be 0 or 1, got {row[COL['is_fraud']]!r}")
+    if not row[COL["cc_num"]].isdigit():
+        raise ValueError(f"cc_num must be digits, got {row[COL['cc_num']]!r}")
+    for name in ("lat", "long", "merch_lat", "merch_long"):
+        float(row[COL[name]])
+    int(row[COL["city_pop"]])
+
+
+def index_csv(path: Path) -> dict[int, array]:
+    """Validate every row and return the byte offsets of the rows of each day (days since the epoch)."""
+    offsets: dict[int, array] = defaultdict(lambda: array("q"))
+    errors: list[str] = []
+    with path.open("rb") as fh:
+        header = next(csv.reader([fh.readline().decode("utf-8-sig")]), [])
+        if [h.strip() for h in header] != HEADER:
+            raise ReplayError(f"{path}: not a Kaggle fraud CSV; expected header {','.join(HEADER)!r}")
+        position = fh.tell()
+        for line_no, raw in enumerate(fh, start=2):
+            start, position = position, position + len(raw)
+            if not raw.strip():
+                continue
+            try:
+                row = next(csv.reader([raw.decode("utf-8")]))
+                _check_row(row)
+            except (ValueError, InvalidOperation, StopIteration, UnicodeDecodeError) as exc:
+                errors.append(f"line {line_no}: {exc}")
+                if len(errors) >= MAX_REPORTED_ERRORS:
+                    break
+                continue
+            offsets[_timestamp(row[COL["trans_date_trans_time"]]) // DAY].append(start)
+    if errors:
+        raise ReplayError(f"{path}: invalid rows, nothing served ({'; '.join(errors)})")
+    if not offsets:
+        raise ReplayError(f"{path}: no rows to replay")
+    return dict(offsets)
+
+
+def _plan_rate(cc_num: str) -> float:
+    """The card's plan rate, derived from the card number so every run agrees."""
+    u = int(stable_hex("plan", cc_num, size=4), 16) / 2**32
+    return float(PLAN_RATES[int(np.searchsorted(np.cumsum(PLAN_SHARES), u, side="right"))])
+
+
+class KaggleLedger:
+    """A ledger whose days are the CSV's rows of that day (createdAt = updatedAt = the transaction time)."""
+
+    update_lag_days = 0
+    reward_lag_days = 6
+
+    def __init__(self, path: Path, seed: int, cache_size: int = 64) -> None:
+        self.path = Path(path)
+        self.seed = seed
+        self._offsets = index_csv(self.path)
+        self.first_day = min(self._offsets)
+        self.end_day = max(self._offsets) + 1
+        self.row_count = sum(len(v) for v in self._offsets.values())
+        self._cache = DayCache(cache_size)
+
+    def day(self, g: int) -> LedgerDay:
+        return self._cache.get(("day", g), lambda: self._build_day(g))  # type: ignore[return-value]
+
+    def extras(self, g: int) -> list[Extra]:
+        return []  # the data set has no perks or boosts
+
+    def _build_day(self, g: int) -> LedgerDay:
+        offsets = self._offsets.get(g)
+        if not offsets:
+            return LedgerDay.of([])
+        lines = []
+        with self.path.open("rb") as fh:
+            for offset in sorted(offsets):
+                fh.seek(offset)
+                lines.append(fh.readline().decode("utf-8"))
+        return LedgerDay.of([self._txn(row) for row in csv.reader(io.StringIO("".join(lines)))])
+
+    def _txn(self, row: list[str]) -> Txn:
+        c = COL
+        ts = _timestamp(row[c["trans_date_trans_time"]])
+        amount = _amount_minor(row[c["amt"]])
+        cc_num, merchant, category = row[c["cc_num"]], row[c["merchant"]], row[c["category"]]
+        holder_id = f"ch_{stable_hex('cardholder', cc_num, size=6)}"
+        when = iso(ts)
+        record = {
+            "id": row[c["trans_num"]],
+            "date": when,
+            "type": "CARD_SETTLEMENT",
+            "amount": amount,
+            "currency": "GBP",
+            "isDebit": True,
+            "description": merchant,
+            "cleanDescription": merchant.removeprefix("fraud_"),
+            "mcc": MCC[category],
+            "category": category,
+            "card": {"number": cc_num, "cardholderId": holder_id},
+            "cardholder": {
+                "id": holder_id,
+                "firstName": row[c["first"]],
+                "lastName": row[c["last"]],
+                "gender": row[c["gender"]],
+                "dateOfBirth": row[c["dob"]],
+                "job": row[c["job"]],
+                "address": {
+                    "street": row[c["street"]],
+                    "city": row[c["city"]],
+                    "state": row[c["state"]],
+                    "zip": row[c["zip"]],
+                    "lat": float(row[c["lat"]]),
+                    "long": float(row[c["long"]]),
+                    "cityPopulation": int(row[c["city_pop"]]),
+                },
+            },
+            "merchant": {
+                "id": f"m_{stable_hex('merchant', merchant, size=5)}",
+                "name": merchant,
+                "category": category,
+                "mcc": MCC[category],
+                "lat": float(row[c["merch_lat"]]),
+                "long": float(row[c["merch_long"]]),
+            },
+            "isFraud": row[c["is_fraud"]] == "1",
+            "originalTransactionId": None,
+            "createdAt": when,
+            "updatedAt": when,
+        }
+        fraud = record["isFraud"]
+        return Txn(record["id"], ts, ts, amount, _plan_rate(cc_num), False, fraud, False, cc_num, dumps(record))

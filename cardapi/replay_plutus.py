@@ -1,0 +1,153 @@
+"""Replay a Plutus export: JSON-lines files of legacy rewards and statement rows, served in the v3 contract shape.
+
+Two record shapes are recognised, per line, whatever the file name:
+- legacy rewards of `GET /platform/transactions/pluton` (fields `fiat_amount_rewarded`, `rebate_rate`,
+  `available`, `reason`, `reference_id`, `createdAt`, `updatedAt`, ...);
+- statement rows of the Hasura `transactions_view` query (fields `is_debit`, `amount`, `date`, `type`, ...).
+A personal export is small (thousands of rows), so it is loaded whole. The mapping is in docs/simulator.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from cardapi.feeds import NEVER, Feed, Item, RateFeed
+from cardapi.jsonfmt import DAY, dumps, iso, loads, parse_iso
+from cardapi.rates import PluRates
+from cardapi.reference import CATEGORY_OF_MCC
+
+# transactions_view `type` codes seen in public clients, and the legacy names, mapped to the contract's types
+STATEMENT_TYPES = {
+    "31": "CARD_SETTLEMENT",
+    "PURCHASE": "CARD_SETTLEMENT",
+    "35": "CARD_REFUND",
+    "45": "CARD_REFUND",
+    "REFUND": "CARD_REFUND",
+    "29": "CARD_DEPOSIT",
+    "0": "PENDING",
+    "5": "DECLINED_POS_CHARGE",
+}
+REBATE_TYPES = {"DAILY_REBATE_DISTRIBUTION", "REBATE_BONUS"}
+
+
+class PlutusReplayError(ValueError):
+    """The export cannot be served; the message names the file, line and reason."""
+
+
+def reward_from_pluton(raw: dict) -> dict:
+    """A legacy pluton reward -> the v3 reward record."""
+    rate = float(raw.get("rebate_rate") or 0)
+    kind = str(raw.get("type") or "DAILY_REBATE_DISTRIBUTION")
+    if raw.get("reason"):
+        status = "rejected"
+    elif raw.get("available"):
+        status = "approved"
+    else:
+        status = "pending"
+    contis = raw.get("contis_transaction") or {}
+    created = parse_iso(str(raw["createdAt"]))
+    updated = parse_iso(str(raw.get("updatedAt") or raw["createdAt"]))
+    return {
+        "id": str(raw["id"]),
+        "ticker": "PLU",
+        "amount": float(Decimal(str(raw["amount"]))),
+        "fiatAmountRewarded": int(Decimal(str(raw["fiat_amount_rewarded"]))),
+        "fiatCurrency": contis.get("currency") or raw.get("currency") or "GBP",
+        "status": status,
+        "type": kind,
+        "rewardRate": rate if kind in REBATE_TYPES and rate > 0 else None,
+        "transactionOriginalId": str(raw["reference_id"]) if raw.get("reference_id") else None,
+        "createdAt": iso(created),
+        "updatedAt": iso(updated),
+    }
+
+
+def transaction_from_view(raw: dict) -> dict:
+    """A `transactions_view` statement row -> the contract's transaction record (no card or cardholder)."""
+    when = iso(parse_iso(str(raw["date"])))
+    kind = STATEMENT_TYPES.get(str(raw.get("type")), str(raw.get("type")))
+    mcc = str(raw["mcc"]) if raw.get("mcc") not in (None, "") else None
+    return {
+        "id": str(raw["id"]),
+        "date": when,
+        "type": kind,
+        "amount": abs(int(Decimal(str(raw["amount"])))),
+        "currency": raw.get("currency") or "GBP",
+        "isDebit": bool(raw.get("is_debit")),
+        "description": raw.get("description"),
+        "cleanDescription": raw.get("clean_description") or raw.get("description"),
+        "mcc": mcc,
+        "category": CATEGORY_OF_MCC.get(mcc) if mcc else None,
+        "card": None,
+        "cardholder": None,
+        "merchant": None,
+        "isFraud": None,  # a personal statement carries no fraud label
+        "originalTransactionId": raw.get("original_transaction_id"),
+        "createdAt": when,
+        "updatedAt": when,
+    }
+
+
+class StaticFeed:
+    """Records held in memory, bucketed by the day of their updatedAt."""
+
+    def __init__(self, name: str, records: list[dict]) -> None:
+        self.name = name
+        buckets: dict[int, list[Item]] = defaultdict(list)
+        for r in records:
+            t = parse_iso(r["updatedAt"])
+            buckets[t // DAY].append(Item(t, r["id"], NEVER, dumps(r)))
+        self._buckets = {d: sorted(items, key=lambda it: (it.t, it.id)) for d, items in buckets.items()}
+
+    def day_span(self) -> tuple[int, int]:
+        return (min(self._buckets), max(self._buckets)) if self._buckets else (0, -1)
+
+    def bucket(self, day: int) -> list[Item]:
+        return self._buckets.get(day, [])
+
+
+def load_export(folder: Path) -> tuple[list[dict], list[dict]]:
+    """(rewards, transactions) in contract shape from every *.jsonl / *.json file of the folder."""
+    files = sorted([*folder.glob("*.jsonl"), *folder.glob("*.json")])
+    if not files:
+        raise PlutusReplayError(f"{folder}: no *.jsonl files to replay")
+    rewards: dict[str, dict] = {}
+    transactions: dict[str, dict] = {}
+    for path in files:
+        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{line_no}"
+            try:
+                raw = loads(line)
+                if not isinstance(raw, dict):
+                    raise ValueError("not a JSON object")
+                if "fiat_amount_rewarded" in raw:
+                    record = reward_from_pluton(raw)
+                    rewards[record["id"]] = _latest(rewards.get(record["id"]), record)
+                elif "is_debit" in raw:
+                    record = transaction_from_view(raw)
+                    transactions[record["id"]] = record
+                else:
+                    raise ValueError("neither a pluton reward nor a transactions_view row")
+            except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+                raise PlutusReplayError(f"{where}: {type(exc).__name__}: {exc}") from exc
+    return list(rewards.values()), list(transactions.values())
+
+
+def _latest(old: dict | None, new: dict) -> dict:
+    return new if old is None or new["updatedAt"] >= old["updatedAt"] else old
+
+
+def plutus_feeds(folder: Path, seed: int) -> tuple[dict[str, Feed], PluRates]:
+    rewards, transactions = load_export(Path(folder))
+    times = [parse_iso(r["createdAt"]) for r in rewards] + [parse_iso(t["date"]) for t in transactions]
+    rates = PluRates(seed, min(times) // DAY, max(times) // DAY + 1)
+    feeds: dict[str, Feed] = {
+        "transactions": StaticFeed("transactions", transactions),
+        "rewards": StaticFeed("rewards", rewards),
+        "plu_rates": RateFeed(rates),
+    }
+    return feeds, rates

@@ -1,0 +1,119 @@
+"""Replay: a Kaggle CSV and a Plutus export are served through the same contract."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from cardapi import expected
+from cardapi.config import SimulatorConfig
+from cardapi.replay_kaggle import ReplayError, index_csv
+from cardapi.replay_plutus import PlutusReplayError, load_export
+from cardapi.server import serve_in_thread
+from tests.cardapi.helpers import DATA, KAGGLE_HEAD, ApiClient
+
+needs_kaggle = pytest.mark.skipif(not KAGGLE_HEAD.exists(), reason=f"{KAGGLE_HEAD} not present")
+
+
+@needs_kaggle
+@pytest.mark.slow
+def test_kaggle_head_is_served_row_for_row_with_rewards() -> None:
+    config = SimulatorConfig(replay_kaggle=KAGGLE_HEAD)
+    with KAGGLE_HEAD.open(newline="") as fh:
+        rows = {r["trans_num"]: r for r in csv.DictReader(fh)}
+    assert len(rows) == 5039
+    with serve_in_thread(config) as url:
+        api = ApiClient(url, config)
+        served = api.extract("transactions", "2019-01-01T00:00:00Z", "2019-02-01T00:00:00Z", limit=1000)
+        rewards = api.extract("rewards", "2019-01-01T00:00:00Z", "2019-03-01T00:00:00Z", limit=5000)
+    assert len(served) == 5039 and {t["id"] for t in served} == set(rows)
+    for t in served:
+        row = rows[t["id"]]
+        assert t["date"] == row["trans_date_trans_time"].replace(" ", "T") + "Z"
+        assert t["amount"] == round(float(row["amt"]) * 100)
+        assert t["card"]["number"] == row["cc_num"]
+        assert t["merchant"]["name"] == t["description"] == row["merchant"]
+        assert t["category"] == row["category"] and t["isFraud"] == (row["is_fraud"] == "1")
+        address = t["cardholder"]["address"]
+        assert (address["street"], address["city"], address["state"], address["zip"]) == (
+            row["street"], row["city"], row["state"], row["zip"])  # fmt: skip
+        assert (address["lat"], address["long"], address["cityPopulation"]) == (
+            float(row["lat"]), float(row["long"]), int(row["city_pop"]))  # fmt: skip
+        assert (t["merchant"]["lat"], t["merchant"]["long"]) == (float(row["merch_lat"]), float(row["merch_long"]))
+        holder = t["cardholder"]
+        assert (holder["firstName"], holder["lastName"], holder["gender"], holder["dateOfBirth"], holder["job"]) == (
+            row["first"], row["last"], row["gender"], row["dob"], row["job"])  # fmt: skip
+    # the same card always maps to the same cardholder id
+    holder_of = {}
+    for t in served:
+        assert holder_of.setdefault(t["card"]["number"], t["cardholder"]["id"]) == t["cardholder"]["id"]
+    assert sum(t["isFraud"] for t in served) == 22
+    # one rebate per row, pending then approved: the March window end is after every approval
+    assert {r["transactionOriginalId"] for r in rewards} == set(rows)
+    for r in rewards:
+        row = rows[r["transactionOriginalId"]]
+        assert r["fiatAmountRewarded"] == round(float(row["amt"]) * 100)
+        assert r["status"] == ("rejected" if row["is_fraud"] == "1" else r["status"])
+        assert r["status"] in ("approved", "rejected") and r["rewardRate"] in (1.0, 2.0, 3.0)
+
+
+def test_kaggle_replay_rejects_bad_files_with_line_numbers(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(ReplayError, match="not a Kaggle fraud CSV"):
+        index_csv(wrong)
+    header = ",trans_date_trans_time,cc_num,merchant,category,amt,first,last,gender,street,city,state,zip,lat,long,"
+    header += "city_pop,job,dob,trans_num,unix_time,merch_lat,merch_long,is_fraud\n"
+    good = '0,2019-01-01 00:00:18,2703186189652095,"fraud_Rippin, Kub and Mann",misc_net,4.97,Jennifer,Banks,F,'
+    good += '561 Perry Cove,Moravian Falls,NC,28654,36.0788,-81.1781,3495,"Psychologist, counselling",1988-03-09,'
+    good += "0b242abb623afc578575680df30655b9,1325376018,36.011293,-82.048315,0\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + good + good.replace(",4.97,", ",abc,").replace("0,2019", "1,2019", 1))
+    with pytest.raises(ReplayError, match="line 3"):
+        index_csv(bad)
+    ok = tmp_path / "ok.csv"
+    ok.write_text(header + good)
+    assert sum(len(v) for v in index_csv(ok).values()) == 1
+
+
+def test_plutus_export_is_served_in_the_v3_shape() -> None:
+    config = SimulatorConfig(replay_plutus=DATA / "plutus_export")
+    with serve_in_thread(config) as url:
+        api = ApiClient(url, config)
+        rewards = api.extract("rewards", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")
+        transactions = api.extract("transactions", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")
+        rates = api.page("plu_rates", "2023-03-01T00:00:00Z", "2023-03-02T00:00:00Z")
+    by_id = {r["id"][-2:]: r for r in rewards}
+    assert len(rewards) == 3  # the later state of the duplicated reward wins
+    assert by_id["01"] == {
+        "id": "5c3e1c9a-0d1e-4f4e-9d43-6a1f3b2e7c01", "ticker": "PLU", "amount": 0.84912345,
+        "fiatAmountRewarded": 4997, "fiatCurrency": "GBP", "status": "approved",
+        "type": "DAILY_REBATE_DISTRIBUTION", "rewardRate": 3.0,
+        "transactionOriginalId": "f0b9a3e2-1111-4c2d-9a10-000000000001",
+        "createdAt": "2023-03-02T10:15:00Z", "updatedAt": "2023-04-16T10:15:00Z",
+    }  # fmt: skip
+    assert by_id["02"]["status"] == "approved" and by_id["02"]["updatedAt"] == "2023-04-19T08:00:00Z"
+    assert by_id["03"]["status"] == "rejected" and by_id["03"]["rewardRate"] is None
+    assert by_id["03"]["transactionOriginalId"] is None
+    txn = {t["id"][-1]: t for t in transactions}
+    assert txn["1"]["type"] == "CARD_SETTLEMENT" and txn["1"]["amount"] == 4997 and txn["1"]["isDebit"] is True
+    assert txn["1"]["category"] == "grocery_pos" and txn["1"]["cleanDescription"] == "Tesco"
+    assert txn["2"]["type"] == "CARD_SETTLEMENT" and txn["2"]["date"] == "2023-03-04T12:01:00Z"
+    assert txn["3"]["type"] == "CARD_REFUND" and txn["3"]["originalTransactionId"].endswith("0002")
+    assert txn["4"]["type"] == "DEPOSIT_FUNDS_RECEIVED" and txn["4"]["mcc"] is None
+    assert len(rates) == 24
+    assert list(expected.records(config, "rewards", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")) == rewards
+
+
+def test_plutus_export_errors_name_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "rewards.jsonl").write_text('{"id": "x", "fiat_amount_rewarded": 1, "createdAt": "2023-01-01"}\n'
+                                            '{"unexpected": true}\n')  # fmt: skip
+    with pytest.raises(PlutusReplayError, match=r"rewards.jsonl:1: KeyError"):
+        load_export(tmp_path)
+    (tmp_path / "rewards.jsonl").write_text('{"hello": 1}\n')
+    with pytest.raises(PlutusReplayError, match=r"rewards.jsonl:1: .*neither"):
+        load_export(tmp_path)
+    with pytest.raises(PlutusReplayError, match=r"no \*\.jsonl"):
+        load_export(tmp_path / "empty")
