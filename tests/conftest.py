@@ -17,7 +17,7 @@ os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-
 
 
 @pytest.fixture(scope="session")
-def spark():  # noqa: ANN201
+def spark():
     from spark_jobs.session import get_spark
 
     session = get_spark("cardlake-tests", master="local[2]")

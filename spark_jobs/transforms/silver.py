@@ -102,7 +102,7 @@ def with_transaction_rejection(records: DataFrame) -> DataFrame:
         (F.col("rec.isDebit").isNull(), "missing_field:isDebit"),
         # A personal statement (the Plutus app's) has no card, cardholder or merchant objects: allowed, but a
         # card number that is present must look like one.
-        (number.isNotNull() & ~number.rlike(r"^[0-9]{12,19}$"), "bad_card_number"),
+        (number.isNotNull() & ~number.rlike(r"^[0-9]{11,19}$"), "bad_card_number"),
     ]
     return records.withColumn("reason", _first_reason(*checks))
 

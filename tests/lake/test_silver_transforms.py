@@ -153,9 +153,12 @@ def test_rewards_validation_and_normalisation(spark):
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_mask_pans_leaves_short_numbers_alone(spark):
-    df = spark.createDataFrame([("card 4539578763621486 at 1325376018 for 42",)], "t string")
-    assert df.select(mask_pans(F.col("t"))).first()[0] == "card ************1486 at 1325376018 for 42"
+def test_mask_pans_masks_11_to_19_digit_numbers_but_not_short_numbers_or_hex_ids(spark):
+    text = 'card 4539578763621486 at 1325376018 for 42, "60416207185", id 0b24212345678901234f3065'
+    df = spark.createDataFrame([(text,)], "t string")
+    assert df.select(mask_pans(F.col("t"))).first()[0] == (
+        'card ************1486 at 1325376018 for 42, "************7185", id 0b24212345678901234f3065'
+    )
 
 
 def test_card_token_refuses_an_empty_key(spark):

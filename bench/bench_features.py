@@ -1,0 +1,161 @@
+"""Fraud features and model on simulator data, plus a report-only check on real Kaggle rows.
+
+    .venv/bin/python bench/bench_features.py [--cards 400] [--months 12] [--holdout-months 2]
+
+1. Generates `--cards` cards over `--months` months with the simulator (cardapi.expected.records: exactly what
+   the API would serve), turns the records into silver with the lake's own silver transforms.
+2. Times the feature stage (all history at once) for that many transactions.
+3. Trains the model on the earlier months (time-ordered split) and reports PR-AUC / ROC-AUC / precision /
+   recall on the later-months holdout.
+4. Replays /work/shared/data/kaggle/fraudTrain_head.csv (5,039 real rows) through the same path and reports
+   the model's PR-AUC and recall there (never used for training or threshold choice).
+Writes bench/results/features.json and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from cardapi.config import SimulatorConfig
+from cardapi.expected import raw_records
+from spark_jobs import schemas
+from spark_jobs.delta_io import MergeSpec
+from spark_jobs.fraud.evaluation import at_threshold
+from spark_jobs.fraud.model import LABEL, with_label
+from spark_jobs.fraud.registry import load_model, save_model
+from spark_jobs.fraud.scoring import score_features
+from spark_jobs.fraud.training import train
+from spark_jobs.session import get_spark
+from spark_jobs.transforms import silver as T
+from spark_jobs.transforms.features import category_amount_reference, transaction_features
+
+KAGGLE_HEAD = Path("/work/shared/data/kaggle/fraudTrain_head.csv")
+RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
+BENCH_PAN_KEY = "bench-only-pan-key"
+PAGE = 5_000
+
+
+def add_months(d: date, months: int) -> date:
+    m = d.month - 1 + months
+    return date(d.year + m // 12, m % 12 + 1, 1)
+
+
+def silver_from_records(spark: SparkSession, config: SimulatorConfig, start: date, end: date) -> dict[str, DataFrame]:
+    """Contract records -> silver DataFrames, through the lake's own silver transforms (no HTTP, no landing)."""
+    pages, batch = [], []
+    for body in raw_records(config, "transactions", start - timedelta(days=2), end + timedelta(days=120)):
+        batch.append(body.decode())
+        if len(batch) == PAGE:
+            pages.append((f"bench-{len(pages):05d}", '{"data": [' + ",".join(batch) + "]}"))
+            batch = []
+    if batch:
+        pages.append((f"bench-{len(pages):05d}", '{"data": [' + ",".join(batch) + "]}"))
+    raw = spark.createDataFrame(pages, ["source_file", "value"])
+    checked = (
+        raw.transform(T.records_from_pages)
+        .transform(T.parsed_with(schemas.RAW_TRANSACTION))
+        .transform(T.with_transaction_rejection)
+    )
+    wide = T.accepted(checked).transform(T.normalised_transactions(BENCH_PAN_KEY, "bench")).cache()
+    transactions = MergeSpec(keys=("transaction_id",)).latest_per_key(wide.transform(T.silver_transactions))
+    return {
+        "transactions": transactions.where(F.col("transaction_ts") < F.lit(str(end))).cache(),
+        "cardholders": wide.transform(T.silver_cardholders).dropDuplicates(["cardholder_id"]),
+        "addresses": wide.transform(T.silver_addresses).dropDuplicates(["address_id"]),
+        "merchants": wide.transform(T.silver_merchants).dropDuplicates(["merchant_id"]),
+    }
+
+
+def features_of(silver: dict[str, DataFrame]) -> DataFrame:
+    tx = silver["transactions"]
+    return transaction_features(
+        tx, silver["cardholders"], silver["addresses"], silver["merchants"], category_amount_reference(tx)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cards", type=int, default=400)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--holdout-months", type=int, default=2)
+    parser.add_argument("--start", default="2024-01-01")
+    args = parser.parse_args()
+
+    spark = get_spark("bench-features")
+    spark.sparkContext.setLogLevel("ERROR")
+    start = date.fromisoformat(args.start)
+    end = add_months(start, args.months)
+    config = SimulatorConfig(n_cards=args.cards, start=start, end=end)
+    work = Path(tempfile.mkdtemp(prefix="bench-features-"))
+
+    t0 = time.perf_counter()
+    silver = silver_from_records(spark, config, start, end)
+    n_tx = silver["transactions"].count()
+    silver_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features_path = str(work / "features.parquet")
+    features_of(silver).write.mode("overwrite").parquet(features_path)
+    feature_s = time.perf_counter() - t0
+    features = spark.read.parquet(features_path)
+
+    t0 = time.perf_counter()
+    labelled = with_label(features, silver["transactions"]).cache()
+    trained = train(labelled, holdout_months=args.holdout_months)
+    train_s = time.perf_counter() - t0
+    version = save_model(work / "models", trained.pipeline, trained.metrics)
+    model = load_model(models_root=work / "models")
+
+    kaggle: dict[str, object] = {"rows": 0}
+    if KAGGLE_HEAD.exists():
+        kconfig = SimulatorConfig(replay_kaggle=KAGGLE_HEAD, start=date(2019, 1, 1), end=date(2019, 2, 1))
+        ksilver = silver_from_records(spark, kconfig, date(2019, 1, 1), date(2019, 2, 1))
+        kscored = score_features(features_of(ksilver), model).join(
+            ksilver["transactions"].select("transaction_id", F.col("is_fraud").cast("int").alias(LABEL)),
+            "transaction_id",
+        )
+        rows = kscored.select("fraud_score", LABEL).collect()
+        result = at_threshold([r[0] for r in rows], [r[1] for r in rows], model.threshold).as_dict()
+        kaggle = {"file": str(KAGGLE_HEAD), **result}
+
+    m = trained.metrics
+    report = {
+        "simulator": {"cards": args.cards, "months": args.months, "start": str(start), "end": str(end)},
+        "transactions": n_tx,
+        "silver_build_seconds": round(silver_s, 1),
+        "feature_stage_seconds": round(feature_s, 1),
+        "feature_rows_per_second": round(n_tx / feature_s) if feature_s else None,
+        "training_seconds": round(train_s, 1),
+        "model_version": version,
+        "threshold": m["threshold"],
+        "rows": m["rows"],
+        "windows": {k: m[k] for k in ("train_window", "validation_window", "holdout_window")},
+        "simulator_holdout": m["holdout"],
+        "simulator_holdout_by_month": m["holdout_by_month"],
+        "simulator_validation": m["validation"],
+        "feature_importances": {k: round(v, 4) for k, v in m["feature_importances"].items()},
+        "kaggle_head": kaggle,
+        "cores": os.cpu_count(),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    spark.stop()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

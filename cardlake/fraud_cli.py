@@ -1,0 +1,110 @@
+"""`cardlake fraud ...`: train the fraud model from the lake, score a window with a chosen model version."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(help="Train and use the fraud model.", no_args_is_help=True)
+
+LakeOption = Annotated[str | None, typer.Option("--lake", help="Lake root (default: settings' lake)")]
+ModelsOption = Annotated[str | None, typer.Option("--models-root", help="Model registry root (default: settings')")]
+
+
+def _optional_day(value: str | None, name: str) -> date | None:
+    return None if value is None else _day(value, name)
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+
+
+def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    keep = ("version", "model_uri", "threshold", "train_window", "validation_window", "holdout_window", "rows")
+    return {**{k: metrics[k] for k in keep if k in metrics}, "holdout": metrics.get("holdout")}
+
+
+@app.command()
+def train(
+    lake: LakeOption = None,
+    models_root: ModelsOption = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First transaction date, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="End date (exclusive), YYYY-MM-DD")] = None,
+    holdout_months: Annotated[int, typer.Option(min=1, help="Latest months held out for evaluation")] = 2,
+) -> None:
+    """Train on the lake's gold features and labels (time-ordered split), register it, print its metrics."""
+    from cardlake.settings import get_settings
+    from flows.fraud import train_and_register
+    from spark_jobs.fraud.training import NotEnoughData
+
+    settings = get_settings()
+    try:
+        metrics = train_and_register.fn(
+            lake or settings.lake_root,
+            models_root or str(settings.models_root),
+            _optional_day(from_, "--from"),
+            _optional_day(to, "--to"),
+            holdout_months,
+            1,
+            settings.delta_engine,
+        )
+    except NotEnoughData as problem:
+        typer.secho(f"cannot train: {problem}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(_summary(metrics), indent=2, default=str))
+
+
+@app.command()
+def score(
+    from_: Annotated[str, typer.Option("--from", help="Window start (transaction time), YYYY-MM-DD")],
+    to: Annotated[str, typer.Option("--to", help="Window end (exclusive), YYYY-MM-DD")],
+    lake: LakeOption = None,
+    models_root: ModelsOption = None,
+    model_version: Annotated[str | None, typer.Option(help="e.g. v20250101T000000Z (default: LATEST)")] = None,
+    threshold: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Override the model's")] = None,
+) -> None:
+    """Score every purchase in [from, to) with a model version (no labels needed); upsert scores and alerts."""
+    from cardlake.settings import get_settings
+    from spark_jobs.delta_io import get_delta_io
+    from spark_jobs.fraud.registry import version_uri
+    from spark_jobs.jobs import score as score_job
+    from spark_jobs.jobs.context import JobContext
+    from spark_jobs.session import get_spark
+
+    start, end = _day(from_, "--from"), _day(to, "--to")
+    if end <= start:
+        raise typer.BadParameter("--to must be after --from", param_hint="--to")
+    settings = get_settings()
+    root = models_root or str(settings.models_root)
+    window_start = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    window_end = datetime(end.year, end.month, end.day, tzinfo=UTC)
+    options: dict[str, Any] = {"select": "window", "models_root": root}
+    if model_version:
+        options["model_uri"] = version_uri(root, model_version)
+    if threshold is not None:
+        options["threshold"] = threshold
+    spark = get_spark("cardlake-fraud-score")
+    ctx = JobContext(
+        spark=spark,
+        delta=get_delta_io(settings.delta_engine, spark),
+        landing_uri=settings.landing_root,
+        lake_uri=lake or settings.lake_root,
+        window_start=window_start,
+        window_end=window_end,
+        run_id=f"score-{window_start:%Y%m%dT%H%M%SZ}_{window_end:%Y%m%dT%H%M%SZ}",
+        options=options,
+    )
+    try:
+        metrics = score_job.run(ctx)
+    except Exception as exc:  # a missing model version or table gets a message, not a traceback
+        typer.secho(f"scoring failed: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(metrics, indent=2, default=str))
+    if str(metrics.get("status", "")).startswith("skipped"):
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Fraud model: training (Spark MLlib), a versioned registry, scoring and alert explanations."""

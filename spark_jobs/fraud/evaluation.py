@@ -1,0 +1,103 @@
+"""Ranking metrics on (score, label) pairs, computed exactly on the driver (holdouts are small enough).
+
+PR-AUC is average precision (step-wise, as scikit-learn computes it): it never interpolates optimistically
+between operating points, unlike the trapezoid of Spark's BinaryClassificationEvaluator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Scores:
+    pr_auc: float
+    roc_auc: float
+    precision: float
+    recall: float
+    f1: float
+    threshold: float
+    rows: int
+    positives: int
+    flagged: int
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """JSON-safe: an undefined metric (no positive label) is None, not NaN."""
+        return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in asdict(self).items()}
+
+
+def _as_arrays(scores: np.ndarray | list[float], labels: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(scores, dtype=float)
+    y = np.asarray(labels, dtype=int)
+    if s.shape != y.shape:
+        raise ValueError(f"{s.shape[0]} scores but {y.shape[0]} labels")
+    return s, y
+
+
+def average_precision(scores: np.ndarray | list[float], labels: np.ndarray | list[int]) -> float:
+    s, y = _as_arrays(scores, labels)
+    positives = int(y.sum())
+    if positives == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    # one operating point per distinct score: the last index of each run of equal scores
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    tp = np.cumsum(y)[last]
+    fp = (last + 1) - tp
+    precision = tp / (tp + fp)
+    recall = tp / positives
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def roc_auc(scores: np.ndarray | list[float], labels: np.ndarray | list[int]) -> float:
+    """Mann-Whitney U with mid-ranks for ties."""
+    s, y = _as_arrays(scores, labels)
+    positives, negatives = int(y.sum()), int((1 - y).sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s), dtype=float)
+    sorted_s = s[order]
+    start = 0
+    for end in np.r_[np.nonzero(np.diff(sorted_s))[0] + 1, len(s)]:
+        ranks[order[start:end]] = (start + end + 1) / 2.0  # mean of 1-based ranks start+1..end
+        start = end
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def at_threshold(scores: np.ndarray | list[float], labels: np.ndarray | list[int], threshold: float) -> Scores:
+    s, y = _as_arrays(scores, labels)
+    flagged = s >= threshold
+    tp = int((flagged & (y == 1)).sum())
+    precision = tp / int(flagged.sum()) if flagged.any() else 0.0
+    recall = tp / int(y.sum()) if y.any() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Scores(
+        pr_auc=average_precision(s, y),
+        roc_auc=roc_auc(s, y),
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        threshold=float(threshold),
+        rows=len(s),
+        positives=int(y.sum()),
+        flagged=int(flagged.sum()),
+    )
+
+
+def max_f1_threshold(scores: np.ndarray | list[float], labels: np.ndarray | list[int]) -> float:
+    """The score threshold with the best F1 (ties: the higher threshold, i.e. fewer alerts)."""
+    s, y = _as_arrays(scores, labels)
+    positives = int(y.sum())
+    if positives == 0:
+        raise ValueError("cannot choose a threshold without any positive label")
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    tp = np.cumsum(y)[last]
+    flagged = last + 1
+    f1 = 2 * tp / (flagged + positives)
+    return float(s[last[int(np.argmax(f1))]])

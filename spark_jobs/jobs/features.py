@@ -1,0 +1,137 @@
+"""gold/transaction_features, incrementally: exactly what a full recomputation gives, for the rows that change.
+
+Which rows can change when this run brings new or changed transactions:
+- the cards those transactions are on (now, and before the change should a transaction have moved card): every
+  feature depends only on the same card's earlier rows, so rows from the card's earliest changed timestamp on
+  are recomputed, from the card's complete stored history (running mean/std stay exact);
+- any other row whose category reference (category mean over earlier days) moved because of a late arrival:
+  found by comparing the stored reference values with the freshly computed ones, and only those columns redone.
+The merge compares a row hash, so rows whose features came out the same are not rewritten and keep their run_id.
+Option `full_refresh` recomputes every card (e.g. after a silver dimension was corrected).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from spark_jobs.delta_io import MergeSpec
+from spark_jobs.jobs.context import JobContext
+from spark_jobs.schemas import SILVER_ADDRESSES, SILVER_CARDHOLDERS, SILVER_MERCHANTS, SILVER_TRANSACTIONS
+from spark_jobs.transforms.features import (
+    CATEGORY_REFERENCE_COLUMNS,
+    FEATURE_TABLE_COLUMNS,
+    GOLD_TRANSACTION_FEATURES,
+    category_amount_reference,
+    transaction_features,
+    with_category_amount,
+    with_row_hash,
+)
+
+FEATURES_MERGE = MergeSpec(
+    keys=("transaction_id",), version_column=None, tiebreak_column=None, compare_column="row_hash"
+)
+
+
+def _recompute_from(changed: DataFrame, stored: DataFrame) -> DataFrame:
+    """Per card: the earliest timestamp a change touches (the new position, and the old one if it moved)."""
+    new_positions = changed.select("card_token", "transaction_ts")
+    old_positions = stored.join(changed.select("transaction_id"), "transaction_id", "left_semi").select(
+        "card_token", "transaction_ts"
+    )
+    return (
+        new_positions.unionByName(old_positions)
+        .where(F.col("card_token").isNotNull())
+        .groupBy("card_token")
+        .agg(F.min("transaction_ts").alias("_recompute_from"))
+    )
+
+
+def card_rows(
+    silver: DataFrame,
+    stored: DataFrame,
+    cutoffs: DataFrame,
+    dims: tuple[DataFrame, DataFrame, DataFrame],
+    reference: DataFrame,
+) -> DataFrame:
+    """Affected cards' features from the cutoff on, plus any of their rows missing from the table."""
+    history = silver.join(cutoffs.select("card_token"), "card_token", "left_semi")
+    features = transaction_features(history, *dims, reference)
+    stored_ids = stored.select("transaction_id", F.lit(True).alias("_stored"))
+    return (
+        features.join(cutoffs, "card_token")
+        .join(stored_ids, "transaction_id", "left")
+        .where((F.col("transaction_ts") >= F.col("_recompute_from")) | F.col("_stored").isNull())
+        .select(*FEATURE_TABLE_COLUMNS)
+    )
+
+
+def category_reference_rows(stored: DataFrame, exclude_ids: DataFrame, reference: DataFrame) -> DataFrame:
+    """Stored rows (not recomputed above) whose category reference moved: only those three columns redone."""
+    current = reference.select(
+        "category",
+        "transaction_date",
+        F.col("category_amount_mean_before").alias("_new_mean"),
+        F.col("category_txn_count_before").alias("_new_count"),
+    )
+    moved = (
+        stored.join(exclude_ids, "transaction_id", "left_anti")
+        .join(current, ["category", "transaction_date"], "left")
+        .where(
+            ~F.col("category_amount_mean_before").eqNullSafe(F.col("_new_mean"))
+            | ~F.col("category_txn_count_before").eqNullSafe(F.coalesce(F.col("_new_count"), F.lit(0)))
+        )
+        .select(*FEATURE_TABLE_COLUMNS)
+    )
+    return (
+        moved.drop(*CATEGORY_REFERENCE_COLUMNS)
+        .transform(with_category_amount, reference)
+        .select(*FEATURE_TABLE_COLUMNS)
+    )
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    uri = ctx.table("gold", "transaction_features")
+    silver = ctx.read("silver", "transactions", SILVER_TRANSACTIONS)
+    stored = ctx.read("gold", "transaction_features", GOLD_TRANSACTION_FEATURES)
+    # options arrive as strings from `--option key=value`
+    full_refresh = str(ctx.options.get("full_refresh", "")).lower() in ("1", "true", "yes")
+    changed = (silver if full_refresh else silver.where(F.col("run_id") == ctx.run_id)).select(
+        "transaction_id", "card_token", "transaction_ts"
+    )
+    changed_count = changed.count()
+    if changed_count == 0:
+        return {"status": "ok", "changed_transactions": 0, "rows_recomputed": 0, "inserted": 0, "updated": 0}
+
+    dims = (
+        ctx.read("silver", "cardholders", SILVER_CARDHOLDERS),
+        ctx.read("silver", "addresses", SILVER_ADDRESSES),
+        ctx.read("silver", "merchants", SILVER_MERCHANTS),
+    )
+    cutoffs = _recompute_from(changed, stored).persist()
+    reference = category_amount_reference(silver).persist()  # small: categories x days
+    recomputed = card_rows(silver, stored, cutoffs, dims, reference).persist()
+    try:
+        refreshed = category_reference_rows(stored, recomputed.select("transaction_id"), reference)
+        batch = (
+            recomputed.unionByName(refreshed)
+            .transform(with_row_hash)
+            .withColumn("run_id", F.lit(ctx.run_id))
+            .select(*FEATURE_TABLE_COLUMNS)
+        )
+        result = ctx.delta.merge(batch, uri, FEATURES_MERGE)
+        cards_affected = cutoffs.count()
+    finally:
+        for df in (recomputed, reference, cutoffs):
+            df.unpersist()
+    return {
+        "status": "ok",
+        "changed_transactions": changed_count,
+        "cards_affected": cards_affected,
+        "rows_recomputed": result.source_rows,
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "table_version": result.version,
+    }

@@ -1,0 +1,316 @@
+"""Fraud features per transaction, computed from the card's own earlier history only (no leakage).
+
+Order and "before": a card's transactions are ordered by (transaction_ts, transaction_id). A transaction's
+history is every *purchase* on the same card that comes strictly before it in that order: an earlier second,
+or the same second with a smaller transaction_id (a deterministic tiebreak; ids have no meaning beyond that).
+
+Refunds (is_refund) get a feature row of their own but never count in any history: a refund moves money back
+to the card, so counting it would make a purchase-then-refund pair look like a burst of spending.
+
+Windows (velocity counts): "last 1 h" means prior purchases with `ts >= current_ts - 3600 s`, i.e. a purchase
+exactly one hour earlier is counted and one 3601 s earlier is not; likewise 24 h (86,400 s) and 7 d
+(604,800 s). Timestamps have second precision (the contract), so epoch seconds are exact. The 24 h window also
+gives the number of those purchases made at night, their total and largest amount, and the total against the
+card's running mean amount.
+
+Running amount statistics: mean and sample standard deviation of all prior purchases on the card.
+`amount_to_card_mean` needs MIN_CARD_HISTORY prior purchases, `amount_zscore` also a non-zero deviation;
+otherwise they are null (the model fills documented defaults, see spark_jobs.fraud.model).
+
+Category reference: the mean purchase amount of the category over all cards on UTC days strictly before the
+transaction's day, from exact decimal sums. Day granularity keeps it incremental-safe: a late transaction on
+day d only changes rows of that category dated after d, which the features job finds by comparing stored values.
+
+Dimensions: age from silver cardholders (date_of_birth via cardholder_id), home location from silver addresses
+(via the transaction's address_id), merchant location from silver merchants (via merchant_id).
+"""
+
+from __future__ import annotations
+
+import math
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    BooleanType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+HOUR_S = 3_600
+DAY_S = 86_400
+WEEK_S = 7 * DAY_S
+MIN_CARD_HISTORY = 3  # prior purchases needed before a ratio/z-score against the card's own mean means anything
+MIN_CATEGORY_HISTORY = 30  # prior purchases in the category before its mean is used
+EARTH_RADIUS_KM = 6371.0088
+NIGHT_START_HOUR = 22  # night = 22:00-03:59 UTC, as dim_time.is_night
+NIGHT_END_HOUR = 4
+
+CATEGORY_REFERENCE_COLUMNS = ("category_amount_mean_before", "category_txn_count_before", "amount_to_category_mean")
+
+GOLD_TRANSACTION_FEATURES = StructType(
+    [
+        StructField("transaction_id", StringType(), False),
+        StructField("card_token", StringType(), True),
+        StructField("transaction_ts", TimestampType(), True),
+        StructField("transaction_date", DateType(), True),
+        StructField("transaction_month", StringType(), True),
+        StructField("category", StringType(), True),
+        StructField("is_refund", BooleanType(), True),
+        StructField("amount_gbp", DoubleType(), True),
+        StructField("txn_count_1h", LongType(), True),
+        StructField("txn_count_24h", LongType(), True),
+        StructField("txn_count_7d", LongType(), True),
+        StructField("night_txn_count_24h", LongType(), True),
+        StructField("amount_24h_gbp", DoubleType(), True),
+        StructField("max_amount_24h_gbp", DoubleType(), True),
+        StructField("amount_24h_to_card_mean", DoubleType(), True),
+        StructField("seconds_since_prev_txn", LongType(), True),
+        StructField("card_txn_count_before", LongType(), True),
+        StructField("card_amount_mean_before", DoubleType(), True),
+        StructField("card_amount_std_before", DoubleType(), True),
+        StructField("amount_to_card_mean", DoubleType(), True),
+        StructField("amount_zscore", DoubleType(), True),
+        StructField("category_amount_mean_before", DoubleType(), True),
+        StructField("category_txn_count_before", LongType(), True),
+        StructField("amount_to_category_mean", DoubleType(), True),
+        StructField("hour_of_day", IntegerType(), True),
+        StructField("is_night", BooleanType(), True),
+        StructField("day_of_week", IntegerType(), True),
+        StructField("cardholder_age_years", IntegerType(), True),
+        StructField("is_first_at_merchant", BooleanType(), True),
+        StructField("home_merchant_distance_km", DoubleType(), True),
+        StructField("row_hash", StringType(), True),
+        StructField("run_id", StringType(), True),
+    ]
+)
+FEATURE_TABLE_COLUMNS = [f.name for f in GOLD_TRANSACTION_FEATURES.fields]
+_HASHED_COLUMNS = [c for c in FEATURE_TABLE_COLUMNS if c not in ("row_hash", "run_id")]
+
+
+# ---- windows ---------------------------------------------------------------------------------------------
+def _card_order() -> Window:
+    return Window.partitionBy("card_token").orderBy("_epoch", "transaction_id")
+
+
+def _card_prior_rows() -> Window:
+    return _card_order().rowsBetween(Window.unboundedPreceding, -1)
+
+
+def _card_prior_seconds(seconds: int) -> Window:
+    """Earlier seconds within `seconds` of the current one (both ends inclusive); the current second excluded."""
+    return Window.partitionBy("card_token").orderBy("_epoch").rangeBetween(-seconds, -1)
+
+
+def _same_second_before() -> Window:
+    return (
+        Window.partitionBy("card_token", "_epoch").orderBy("transaction_id").rowsBetween(Window.unboundedPreceding, -1)
+    )
+
+
+def _purchase_count(window: Window) -> Column:
+    return F.coalesce(F.sum(F.col("_purchase")).over(window), F.lit(0)).cast("long")
+
+
+def _prior_sum(value: Column, seconds: int) -> Column:
+    """Sum of `value` over the card's earlier purchases within `seconds` (earlier seconds + same second before)."""
+    earlier = F.coalesce(F.sum(value).over(_card_prior_seconds(seconds)), F.lit(0))
+    same_second = F.coalesce(F.sum(value).over(_same_second_before()), F.lit(0))
+    return earlier + same_second
+
+
+# ---- transforms ------------------------------------------------------------------------------------------
+def with_event_time(df: DataFrame) -> DataFrame:
+    """Epoch seconds (the window order key) and a purchase flag (refunds never count in a history)."""
+    return df.withColumn("_epoch", F.unix_timestamp("transaction_ts").cast("long")).withColumn(
+        "_purchase", F.when(F.coalesce(F.col("is_refund"), F.lit(False)), 0).otherwise(1)
+    )
+
+
+def _prior_max(value: Column, seconds: int) -> Column:
+    """Largest `value` among the card's earlier purchases within `seconds` (null when there are none)."""
+    return F.greatest(F.max(value).over(_card_prior_seconds(seconds)), F.max(value).over(_same_second_before()))
+
+
+def with_card_velocity(df: DataFrame) -> DataFrame:
+    """Prior purchases on the card in the last 1 h / 24 h / 7 d (boundary inclusive), same second included;
+    in the last 24 h also how many were at night, how much they spent (exact decimal sum) and the largest one."""
+    purchase = F.col("_purchase")
+    night = F.when(F.col("is_night"), purchase).otherwise(0)
+    spent = F.when(purchase == 1, F.col("amount_gbp").cast("decimal(18,2)"))
+    return (
+        df.withColumn("txn_count_1h", _prior_sum(purchase, HOUR_S).cast("long"))
+        .withColumn("txn_count_24h", _prior_sum(purchase, DAY_S).cast("long"))
+        .withColumn("txn_count_7d", _prior_sum(purchase, WEEK_S).cast("long"))
+        .withColumn("night_txn_count_24h", _prior_sum(night, DAY_S).cast("long"))
+        .withColumn("amount_24h_gbp", _prior_sum(spent, DAY_S).cast("double"))
+        .withColumn("max_amount_24h_gbp", _prior_max(spent, DAY_S).cast("double"))
+    )
+
+
+def with_seconds_since_previous(df: DataFrame) -> DataFrame:
+    """Seconds since the card's previous purchase (0 within the same second); null for the first one."""
+    previous = F.last(F.when(F.col("_purchase") == 1, F.col("_epoch")), ignorenulls=True).over(_card_prior_rows())
+    return df.withColumn("seconds_since_prev_txn", (F.col("_epoch") - previous).cast("long"))
+
+
+def with_card_amount_stats(df: DataFrame) -> DataFrame:
+    """Amount against the mean and sample deviation of every earlier purchase on the card."""
+    prior_amount = F.when(F.col("_purchase") == 1, F.col("amount_gbp").cast("double"))
+    window = _card_prior_rows()
+    amount = F.col("amount_gbp").cast("double")
+    enough = F.col("card_txn_count_before") >= MIN_CARD_HISTORY
+    return (
+        df.withColumn("card_txn_count_before", F.count(prior_amount).over(window).cast("long"))
+        .withColumn("card_amount_mean_before", F.avg(prior_amount).over(window))
+        .withColumn("card_amount_std_before", F.stddev_samp(prior_amount).over(window))
+        .withColumn(
+            "amount_to_card_mean",
+            F.when(enough & (F.col("card_amount_mean_before") > 0), amount / F.col("card_amount_mean_before")),
+        )
+        .withColumn(
+            "amount_24h_to_card_mean",
+            F.when(
+                enough & (F.col("card_amount_mean_before") > 0),
+                F.col("amount_24h_gbp") / F.col("card_amount_mean_before"),
+            ),
+        )
+        .withColumn(
+            "amount_zscore",
+            F.when(
+                enough & (F.col("card_amount_std_before") > 0),
+                (amount - F.col("card_amount_mean_before")) / F.col("card_amount_std_before"),
+            ),
+        )
+    )
+
+
+def with_first_at_merchant(df: DataFrame) -> DataFrame:
+    """True when no earlier purchase on this card was at this merchant."""
+    window = (
+        Window.partitionBy("card_token", "merchant_id")
+        .orderBy("_epoch", "transaction_id")
+        .rowsBetween(Window.unboundedPreceding, -1)
+    )
+    return df.withColumn("is_first_at_merchant", _purchase_count(window) == 0)
+
+
+def with_calendar_features(df: DataFrame) -> DataFrame:
+    """Hour (UTC), night flag (22:00-03:59) and ISO day of week (1 = Monday), from epoch seconds."""
+    hour = F.floor(F.pmod(F.col("_epoch"), F.lit(DAY_S)) / HOUR_S).cast("int")
+    day_of_week = (F.pmod(F.floor(F.col("_epoch") / DAY_S) + 3, F.lit(7)) + 1).cast("int")  # 1970-01-01: Thu
+    return (
+        df.withColumn("hour_of_day", hour)
+        .withColumn("is_night", (hour >= NIGHT_START_HOUR) | (hour < NIGHT_END_HOUR))
+        .withColumn("day_of_week", day_of_week)
+    )
+
+
+def category_amount_reference(transactions: DataFrame, min_history: int = MIN_CATEGORY_HISTORY) -> DataFrame:
+    """Per (category, day): the category's purchase count and mean amount over all earlier days.
+
+    Sums are exact decimals, so the same history always gives bit-identical means, whatever the batching.
+    """
+    is_purchase = ~F.coalesce(F.col("is_refund"), F.lit(False))
+    daily = transactions.groupBy("category", "transaction_date").agg(
+        F.sum(F.when(is_purchase, F.col("amount_gbp").cast("decimal(18,2)"))).alias("_day_sum"),
+        F.sum(F.when(is_purchase, 1).otherwise(0)).cast("long").alias("_day_count"),
+    )
+    earlier = Window.partitionBy("category").orderBy("transaction_date").rowsBetween(Window.unboundedPreceding, -1)
+    count_before = F.coalesce(F.sum("_day_count").over(earlier), F.lit(0)).cast("long")
+    sum_before = F.sum("_day_sum").over(earlier)
+    return daily.select(
+        "category",
+        "transaction_date",
+        count_before.alias("category_txn_count_before"),
+        F.when(count_before >= min_history, (sum_before / count_before).cast("double")).alias(
+            "category_amount_mean_before"
+        ),
+    )
+
+
+def with_category_amount(df: DataFrame, reference: DataFrame) -> DataFrame:
+    """Amount against the category's mean on earlier days (see category_amount_reference)."""
+    stripped = df.drop(*CATEGORY_REFERENCE_COLUMNS)
+    joined = stripped.join(reference, ["category", "transaction_date"], "left")
+    mean = F.col("category_amount_mean_before")
+    return joined.withColumn(
+        "category_txn_count_before", F.coalesce(F.col("category_txn_count_before"), F.lit(0)).cast("long")
+    ).withColumn("amount_to_category_mean", F.when(mean > 0, F.col("amount_gbp").cast("double") / mean))
+
+
+def with_cardholder_age(df: DataFrame, cardholders: DataFrame) -> DataFrame:
+    """Whole years between date of birth and the transaction date."""
+    dob = cardholders.select("cardholder_id", F.col("date_of_birth").alias("_dob"))
+    age = F.floor(F.months_between(F.col("transaction_date"), F.col("_dob")) / 12).cast("int")
+    return df.join(dob, "cardholder_id", "left").withColumn("cardholder_age_years", age).drop("_dob")
+
+
+def haversine_km(lat1: Column, lon1: Column, lat2: Column, lon2: Column) -> Column:
+    to_rad = math.pi / 180.0
+    dlat = (lat2 - lat1) * to_rad
+    dlon = (lon2 - lon1) * to_rad
+    a = F.pow(F.sin(dlat / 2), 2) + F.cos(lat1 * to_rad) * F.cos(lat2 * to_rad) * F.pow(F.sin(dlon / 2), 2)
+    clamped = F.when(a > 1.0, F.lit(1.0)).otherwise(a)  # rounding can push a past 1; least() would hide nulls
+    return F.lit(2 * EARTH_RADIUS_KM) * F.asin(F.sqrt(clamped))
+
+
+def with_home_merchant_distance(df: DataFrame, addresses: DataFrame, merchants: DataFrame) -> DataFrame:
+    """Great-circle km between the cardholder's address and the merchant."""
+    home = addresses.select("address_id", F.col("lat").alias("_home_lat"), F.col("long").alias("_home_long"))
+    shop = merchants.select(
+        "merchant_id", F.col("merchant_lat").alias("_m_lat"), F.col("merchant_long").alias("_m_long")
+    )
+    distance = haversine_km(F.col("_home_lat"), F.col("_home_long"), F.col("_m_lat"), F.col("_m_long"))
+    return (
+        df.join(home, "address_id", "left")
+        .join(shop, "merchant_id", "left")
+        .withColumn("home_merchant_distance_km", distance)
+        .drop("_home_lat", "_home_long", "_m_lat", "_m_long")
+    )
+
+
+def with_row_hash(df: DataFrame) -> DataFrame:
+    """SHA-256 over every stored column except run_id, so an unchanged row is recognised and not rewritten."""
+    parts = [F.coalesce(F.col(c).cast("string"), F.lit("\u2400")) for c in _HASHED_COLUMNS]
+    return df.withColumn("row_hash", F.sha2(F.concat_ws("\u241f", *parts), 256))
+
+
+def select_feature_columns(df: DataFrame) -> DataFrame:
+    """The gold/transaction_features columns, typed as GOLD_TRANSACTION_FEATURES (run_id left null here)."""
+    present = set(df.columns)
+    return df.select(
+        *[
+            (F.col(f.name) if f.name in present else F.lit(None)).cast(f.dataType).alias(f.name)
+            for f in GOLD_TRANSACTION_FEATURES.fields
+        ]
+    )
+
+
+def transaction_features(
+    transactions: DataFrame,
+    cardholders: DataFrame,
+    addresses: DataFrame,
+    merchants: DataFrame,
+    category_reference: DataFrame,
+) -> DataFrame:
+    """Every feature for each given transaction; `transactions` must hold the cards' complete histories."""
+    return (
+        transactions.transform(with_event_time)
+        .transform(with_calendar_features)
+        .transform(with_card_velocity)
+        .transform(with_seconds_since_previous)
+        .transform(with_card_amount_stats)
+        .transform(with_first_at_merchant)
+        .transform(with_category_amount, category_reference)
+        .transform(with_cardholder_age, cardholders)
+        .transform(with_home_merchant_distance, addresses, merchants)
+        .transform(select_feature_columns)
+        .transform(with_row_hash)
+    )
