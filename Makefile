@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN_HISTORY_START ?= 2025-03-01
 RUN_START ?= 2025-06-01
 RUN_END ?= 2025-07-01
 RUN_CARDS ?= 300
@@ -17,7 +18,7 @@ setup: check-java
 	@echo "environment ready in $(VENV) (Python $$($(VENV)/bin/python -c 'import sys; print(sys.version.split()[0])'))"
 
 run: setup
-	@RUN_START=$(RUN_START) RUN_END=$(RUN_END) RUN_CARDS=$(RUN_CARDS) scripts/make_run.sh
+	@RUN_HISTORY_START=$(RUN_HISTORY_START) RUN_START=$(RUN_START) RUN_END=$(RUN_END) RUN_CARDS=$(RUN_CARDS) scripts/make_run.sh
 
 test: setup
 	@scripts/make_test.sh

@@ -52,17 +52,21 @@ def run(
     start: Annotated[str | None, typer.Option(help="Window start, YYYY-MM-DD (UTC). Default: yesterday")] = None,
     end: Annotated[str | None, typer.Option(help="Window end (exclusive). Default: today 00:00 UTC")] = None,
     force: Annotated[bool, typer.Option(help="Ignore cached results: extract and transform again")] = False,
+    summary: Annotated[bool, typer.Option(help="Print the run summary at the end")] = True,
 ) -> None:
     """Run the whole pipeline (extract -> transform -> load -> report) for one window."""
     from flows.pipeline import pipeline
 
     window = (_parse_day(start, "--start") if start else None, _parse_day(end, "--end") if end else None)
     try:
-        summary = pipeline(start=window[0], end=window[1], force=force)
-    except Exception as exc:
+        result = pipeline(start=window[0], end=window[1], force=force)
+    except Exception as exc:  # every failure becomes a readable message
         _fail(exc)
         return
-    print_summary(summary)
+    if summary:
+        print_summary(result)
+    else:
+        typer.echo(f"run {result['run_id']} completed")
 
 
 @app.command()

@@ -89,6 +89,8 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     console.print(_stage_table(summary))
     for table in _warehouse_tables(summary.get("warehouse", {})):
         console.print(table)
+    for table in _warehouse_tables({"fraud_model": summary.get("fraud_model", {})}):
+        console.print(table)
     cost = summary.get("transform", {}).get("cost", {})
     if cost.get("estimated_cost_usd") is not None:
         console.print(f"Spark cost: about ${cost['estimated_cost_usd']:.4f}")

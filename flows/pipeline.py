@@ -5,6 +5,7 @@ pipeline(start, end)   # defaults to yesterday (UTC), which is what the daily de
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,7 @@ def pipeline(start: datetime | None = None, end: datetime | None = None, force: 
         "transform": lake,
         "load": loaded,
         "warehouse": warehouse_summary(settings),
+        "fraud_model": fraud_model_summary(settings.models_root),
         "locations": {
             "landing": settings.landing_root,
             "lake": settings.lake_root,
@@ -64,6 +66,27 @@ def pipeline(start: datetime | None = None, end: datetime | None = None, force: 
     }
     summary["report"] = publish_report(summary)
     return summary
+
+
+def fraud_model_summary(models_root: str) -> dict[str, Any]:
+    """The model that scored this run and its holdout quality, or how to get one."""
+    from spark_jobs.fraud.registry import METRICS, _read_text, latest_version, version_uri
+
+    version = latest_version(models_root)
+    if version is None:
+        return {"model": "none yet: train one with `cardlake fraud train` (transactions are not scored until then)"}
+    metrics = json.loads(_read_text(f"{version_uri(models_root, version)}/{METRICS}") or "{}")
+    holdout = metrics.get("holdout", {})
+    window = metrics.get("holdout_window", {})
+    return {
+        "model": f"{version} ({metrics.get('model_type', 'unknown')})",
+        "holdout_months": f"{window.get('from_month')} .. {window.get('to_month')}",
+        "holdout_pr_auc": holdout.get("pr_auc"),
+        "holdout_roc_auc": holdout.get("roc_auc"),
+        "precision_at_threshold": holdout.get("precision"),
+        "recall_at_threshold": holdout.get("recall"),
+        "threshold": metrics.get("threshold"),
+    }
 
 
 def _warnings(settings: Any) -> list[str]:

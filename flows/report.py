@@ -75,6 +75,9 @@ def markdown(summary: dict[str, Any]) -> str:
         lines.append(
             f"| {r['stage']} | {r['table']} | {r['in']} | {r['accepted']} | {r['rejected']} | {r['written']} |"
         )
+    model = summary.get("fraud_model", {})
+    if model:
+        lines += ["", "## Fraud model", ""] + [f"- {k.replace('_', ' ')}: {v}" for k, v in model.items()]
     wh = summary.get("warehouse", {})
     if wh:
         lines += ["", "## Warehouse", "", "```", _render_mapping(wh), "```"]

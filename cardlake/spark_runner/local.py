@@ -116,7 +116,7 @@ class LocalSubmitRunner(SparkRunner):
                 returncode = self._wait(proc, started)
             except BaseException:
                 # Interrupted, cancelled or timed out: take Spark's JVM and Python workers down with us.
-                _kill_group(proc)
+                stop_process_group(proc)
                 raise
         duration = time.monotonic() - started
         job_run_id = f"local-{request.run_id}-{proc.pid}"
@@ -143,7 +143,8 @@ class LocalSubmitRunner(SparkRunner):
                     raise TimeoutError(f"spark-submit ran longer than {self.timeout_s} s") from None
 
 
-def _kill_group(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+def stop_process_group(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """SIGTERM to the child's process group (a JVM and its Python workers), SIGKILL if it lingers."""
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
@@ -154,7 +155,7 @@ def _kill_group(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    log.warning("spark-submit (pid %s) stopped", proc.pid)
+    log.warning("process group of pid %s stopped", proc.pid)
 
 
 @contextlib.contextmanager

@@ -95,6 +95,19 @@ class Warehouse(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def _grant_views_only(self, cur: Cursor, role_exists_sql: str, create_role_sql: str, grantee: str) -> None:
+        """The BI role may use the schema and select from the views; every table right is revoked."""
+        cur.execute(role_exists_sql, (BI_ROLE,))
+        if not cur.fetchall():
+            cur.execute(create_role_sql)
+        cur.execute(f"GRANT USAGE ON SCHEMA {self.schema} TO {grantee}")
+        cur.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {self.schema} FROM {grantee}")
+        cur.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {self.schema} REVOKE ALL ON TABLES FROM {grantee}")
+        for table in STAR_TABLES:
+            cur.execute(f"REVOKE ALL ON {qualified(table, self.schema)} FROM PUBLIC")
+        for view in views.VIEWS:
+            cur.execute(f"GRANT SELECT ON {qualified(view, self.schema)} TO {grantee}")
+
     def _drop_staging(self, cur: Cursor, staging: str) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {staging}")
 

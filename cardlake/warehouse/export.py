@@ -167,17 +167,7 @@ def _compatible(arrow: pa.DataType, expected: ColumnType) -> bool:
         return pa.types.is_decimal(arrow) and f"decimal({arrow.precision},{arrow.scale})" == expected
     if expected == "timestamp":
         return pa.types.is_timestamp(arrow)
-    return (
-        arrow
-        == {
-            "smallint": pa.int16(),
-            "int": pa.int32(),
-            "bigint": pa.int64(),
-            "double": pa.float64(),
-            "boolean": pa.bool_(),
-            "date": pa.date32(),
-        }[expected]
-    )
+    return arrow == _ARROW_TYPES[expected]
 
 
 def check_export_table(entry: ExportTable) -> None:

@@ -17,8 +17,7 @@ import pyarrow.csv as pacsv
 from cardlake.warehouse.base import BI_ROLE, Cursor, Warehouse
 from cardlake.warehouse.ddl import ident, merge_sql, qualified, staging_name
 from cardlake.warehouse.export import Export, ExportError, ExportTable, WarehouseError, iter_batches
-from cardlake.warehouse.tables import STAR_TABLES, Table
-from cardlake.warehouse.views import VIEWS
+from cardlake.warehouse.tables import Table
 
 _CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 # UTC sessions; temp_buffers (settable only before a session's first temp table) keeps staging in memory.
@@ -97,17 +96,10 @@ class PostgresWarehouse(Warehouse):
         cur.execute(merge_sql(table, staging, self.schema, only_changed=True))
 
     def _grant_bi_role(self, cur: Cursor) -> None:
-        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (BI_ROLE,))
-        if not cur.fetchall():
-            cur.execute(f"CREATE ROLE {BI_ROLE} NOLOGIN")
-        cur.execute(f"GRANT USAGE ON SCHEMA {self.schema} TO {BI_ROLE}")
-        cur.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {self.schema} FROM {BI_ROLE}")
-        cur.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {self.schema} REVOKE ALL ON TABLES FROM {BI_ROLE}")
-        for table in STAR_TABLES:
-            cur.execute(f"REVOKE ALL ON {qualified(table, self.schema)} FROM PUBLIC")
         # Views run with their owner's (the loader's) rights, so SELECT on a view needs none on the tables.
-        for view in VIEWS:
-            cur.execute(f"GRANT SELECT ON {qualified(view, self.schema)} TO {BI_ROLE}")
+        self._grant_views_only(
+            cur, "SELECT 1 FROM pg_roles WHERE rolname = %s", f"CREATE ROLE {BI_ROLE} NOLOGIN", BI_ROLE
+        )
 
     def close(self) -> None:
         self._con.close()

@@ -16,8 +16,7 @@ from typing import Any
 from cardlake.warehouse.base import BI_ROLE, ConnectionSettings, Cursor, Warehouse, secret
 from cardlake.warehouse.ddl import merge_sql, qualified, redshift_copy_sql, staging_name
 from cardlake.warehouse.export import Export, ExportError, ExportTable, WarehouseError, is_s3, split_s3
-from cardlake.warehouse.tables import STAR_TABLES, Table
-from cardlake.warehouse.views import VIEWS
+from cardlake.warehouse.tables import Table
 
 
 def redshift_connect_kwargs(conn: ConnectionSettings | Any) -> dict[str, Any]:
@@ -124,17 +123,10 @@ class RedshiftWarehouse(Warehouse):
         cur.execute(merge_sql(table, staging, self.schema))
 
     def _grant_bi_role(self, cur: Cursor) -> None:
-        cur.execute("SELECT 1 FROM svv_roles WHERE role_name = %s", (BI_ROLE,))
-        if not cur.fetchall():
-            cur.execute(f"CREATE ROLE {BI_ROLE}")
-        cur.execute(f"GRANT USAGE ON SCHEMA {self.schema} TO ROLE {BI_ROLE}")
-        cur.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {self.schema} FROM ROLE {BI_ROLE}")
-        cur.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {self.schema} REVOKE ALL ON TABLES FROM ROLE {BI_ROLE}")
-        for table in STAR_TABLES:
-            cur.execute(f"REVOKE ALL ON {qualified(table, self.schema)} FROM PUBLIC")
         # Regular (schema-bound) views run with the owner's rights: SELECT on the view is all a reader needs.
-        for view in VIEWS:
-            cur.execute(f"GRANT SELECT ON {qualified(view, self.schema)} TO ROLE {BI_ROLE}")
+        self._grant_views_only(
+            cur, "SELECT 1 FROM svv_roles WHERE role_name = %s", f"CREATE ROLE {BI_ROLE}", f"ROLE {BI_ROLE}"
+        )
 
     def close(self) -> None:
         self._con.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import uvicorn
 
 from cardapi.app import create_app
 from cardapi.config import SimulatorConfig
+from cardlake.spark_runner.local import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")
@@ -79,15 +79,7 @@ class PrefectServer:
 
 def stop_group(proc: subprocess.Popen[bytes], grace_s: float = 15) -> None:
     """SIGTERM to the child's process group (server workers, flow runs, spark-submit), SIGKILL if it lingers."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_process_group(proc, grace_s)
 
 
 @contextlib.contextmanager
