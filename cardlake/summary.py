@@ -37,7 +37,8 @@ def _warehouse_tables(warehouse: dict[str, Any]) -> list[Table]:
         t.add_column("what")
         t.add_column("value", justify="right")
         for key, value in scalars.items():
-            t.add_row(key.replace("_", " "), _number(value))
+            shown = f"{value:.2%}" if "rate" in key and isinstance(value, float) else _number(value)
+            t.add_row(key.replace("_", " "), shown)
         tables.append(t)
     for key, value in warehouse.items():
         if isinstance(value, dict):
@@ -45,7 +46,7 @@ def _warehouse_tables(warehouse: dict[str, Any]) -> list[Table]:
             t.add_column("what")
             t.add_column("value", justify="right")
             for k, v in value.items():
-                t.add_row(str(k).replace("_", " "), _number(v))
+                t.add_row(str(k).replace("_", " "), f"{v:.3f}" if isinstance(v, float) and v <= 1 else _number(v))
             tables.append(t)
         elif isinstance(value, list) and value and isinstance(value[0], dict):
             t = Table(title=key.replace("_", " "), title_justify="left")
@@ -87,6 +88,11 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     console.rule(f"cardlake run {summary['run_id']}")
     console.print(f"Window: {summary['window']}")
     console.print(_stage_table(summary))
+    if summary.get("transform", {}).get("cached"):
+        console.print(
+            "Spark stage: nothing new was landed for this window, so the figures above are those of the run that "
+            "built it (cached); use --force to run it again."
+        )
     for table in _warehouse_tables(summary.get("warehouse", {})):
         console.print(table)
     for table in _warehouse_tables({"fraud_model": summary.get("fraud_model", {})}):

@@ -41,7 +41,14 @@ def _spark_rows(job: str, metrics: dict[str, Any]) -> list[dict[str, Any]]:
         table = "transaction_scores" if status == "ok" or not status else f"transaction_scores ({status})"
         return [
             _row(job, table, scored, scored, 0, scored),
-            _row(job, "fraud_alerts", "", "", "", metrics.get("alerts", 0)),
+            _row(
+                job,
+                "fraud_alerts",
+                metrics.get("above_threshold", ""),
+                metrics.get("above_threshold", ""),
+                0,
+                _written({"inserted": metrics.get("alerts_inserted", 0), "updated": metrics.get("alerts_updated", 0)}),
+            ),
         ]
     if job == "star":
         return [
@@ -75,6 +82,8 @@ def markdown(summary: dict[str, Any]) -> str:
         lines.append(
             f"| {r['stage']} | {r['table']} | {r['in']} | {r['accepted']} | {r['rejected']} | {r['written']} |"
         )
+    if summary.get("transform", {}).get("cached"):
+        lines += ["", "Spark stage reused the cached result of an earlier run of this window (nothing new landed)."]
     model = summary.get("fraud_model", {})
     if model:
         lines += ["", "## Fraud model", ""] + [f"- {k.replace('_', ' ')}: {v}" for k, v in model.items()]

@@ -103,7 +103,7 @@ def transform(
     settings = get_settings()
     fingerprint = landed_fingerprint(start, end)
     spark_task = run_spark_jobs.with_options(refresh_cache=force)
-    return spark_task(
+    state = spark_task(
         tuple(jobs),
         start,
         end,
@@ -113,7 +113,12 @@ def transform(
         settings.lake_root,
         settings.delta_engine,
         settings.spark_runner,
+        return_state=True,
     )
+    result = dict(state.result())
+    # A cached result repeats an earlier run's figures: say so rather than let them read as this run's work.
+    result["cached"] = state.name == "Cached"
+    return result
 
 
 __all__ = ["LAKE_JOBS", "iso", "transform", "window_label"]
