@@ -24,4 +24,8 @@ def get_spark(app_name: str = "cardlake", master: str | None = None) -> SparkSes
             .config("spark.driver.memory", os.environ.get("CARDLAKE_DRIVER_MEMORY", "4g"))
             .config("spark.sql.adaptive.enabled", "true")
         )
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    if os.environ.get("CARDLAKE_SPARK_LOG_LEVEL", "ERROR") != "WARN":
+        # Spark's WARN chatter (task binary sizes, native libraries) buries the messages a person should read.
+        session.sparkContext.setLogLevel(os.environ.get("CARDLAKE_SPARK_LOG_LEVEL", "ERROR"))
+    return session
