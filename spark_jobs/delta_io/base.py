@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -68,15 +68,19 @@ class MergeSpec:
         return f"{pruning} AND {keys}" if pruning else keys
 
     def latest_per_key(self, df: DataFrame) -> DataFrame:
-        """One row per key: the newest version (then the largest tiebreak), the same rule the merge applies."""
-        if self.version_column is None:
-            order = [F.col(self.compare_column).desc_nulls_last()]
-        else:
-            order = [F.col(self.version_column).desc_nulls_last()]
-            if self.tiebreak_column:
-                order.append(F.col(self.tiebreak_column).desc_nulls_last())
-        window = Window.partitionBy(*self.keys).orderBy(*order)
-        return df.withColumn("_rank", F.row_number().over(window)).where("_rank = 1").drop("_rank")
+        """One row per key: the newest version (then the largest tiebreak), the same rule the merge applies.
+
+        A hash aggregate of `max(struct(version, tiebreak, row))`, not a window: it combines map-side, so a batch
+        with many rows per key (cards, merchants seen on every transaction) shuffles one row per key and task.
+        A null version sorts lowest, as in the merge; remaining ties resolve by the row's content.
+        """
+        order = [self.compare_column] if self.version_column is None else [self.version_column]
+        if self.version_column is not None and self.tiebreak_column:
+            order.append(self.tiebreak_column)
+        values = [c for c in df.columns if c not in self.keys]
+        packed = F.struct(*[F.col(c).alias(f"_order{i}") for i, c in enumerate(order)], *[F.col(c) for c in values])
+        latest = df.groupBy(*self.keys).agg(F.max(packed).alias("_latest"))
+        return latest.select(*[F.col(c) if c in self.keys else F.col(f"_latest.{c}").alias(c) for c in df.columns])
 
 
 def _sql_literal(value: Any) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyspark.sql import functions as F
+
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.jobs.context import JobContext
@@ -27,8 +29,10 @@ def run(ctx: JobContext) -> dict[str, Any]:
     )
     rows = T.reward_transactions(batch, touched_transactions, ctx.run_id).persist()
     try:
-        resolved = rows.count()
-        unmatched = rows.where("NOT transaction_found").count()
+        counts = rows.agg(
+            F.count(F.lit(1)).alias("resolved"), F.sum(F.when(~F.col("transaction_found"), 1).otherwise(0))
+        ).first()
+        resolved, unmatched = int(counts[0] or 0), int(counts[1] or 0)
         result = ctx.delta.merge(rows, ctx.table("gold", "reward_transactions"), REWARD_TRANSACTIONS_SPEC)
     finally:
         rows.unpersist()

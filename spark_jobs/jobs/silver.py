@@ -32,7 +32,14 @@ def _checked_records(ctx: JobContext, entity: str, rejection: Callable[[DataFram
     source = ctx.options.get("source", "cardapi")
     manifests = manifests_in_window(ctx.spark, ctx.landing_uri, source, entity, ctx.window_start, ctx.window_end)
     pages = read_pages(ctx.spark, ctx.landing_uri, manifests)
-    checked = pages.transform(T.records_from_pages).transform(T.parsed_with(schema)).transform(rejection).persist()
+    checked = (
+        pages.transform(T.records_from_pages)
+        .transform(T.parsed_with(schema))
+        .transform(rejection)
+        # Only quarantine reads the raw text: caching it for accepted records would double the cache.
+        .withColumn("raw_record", F.when(F.col("reason").isNotNull(), F.col("raw_record")))
+        .persist()
+    )
     return checked, manifests
 
 
