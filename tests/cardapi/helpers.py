@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date
 from pathlib import Path
@@ -12,7 +13,16 @@ from cardapi.auth import totp_now
 from cardapi.config import SimulatorConfig
 
 DATA = Path(__file__).parent / "data"
-KAGGLE_HEAD = Path("/work/shared/data/kaggle/fraudTrain_head.csv")
+
+
+def _shared_file(relative: str) -> Path:
+    """A file of the team's shared/ folder: $CARDLAKE_SHARED_DIR, else shared/ beside the repository."""
+    roots = [os.environ.get("CARDLAKE_SHARED_DIR", ""), Path(__file__).resolve().parents[3] / "shared", "/work/shared"]
+    candidates = [Path(root) / relative for root in roots if root]
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
+KAGGLE_HEAD = _shared_file("data/kaggle/fraudTrain_head.csv")
 PATHS = {"transactions": "/transactions", "rewards": "/v3/rewards", "plu_rates": "/rates/plu"}
 
 
