@@ -7,7 +7,7 @@
 2. Times the feature stage (all history at once) for that many transactions.
 3. Trains the model on the earlier months (time-ordered split) and reports PR-AUC / ROC-AUC / precision /
    recall on the later-months holdout.
-4. Replays /work/shared/data/kaggle/fraudTrain_head.csv (5,039 real rows) through the same path and reports
+4. Replays shared/data/kaggle/fraudTrain_head.csv (5,039 real rows) through the same path and reports
    the model's PR-AUC and recall there (never used for training or threshold choice).
 Writes bench/results/features.json and prints it.
 """
@@ -31,6 +31,8 @@ from pyspark.sql import functions as F
 
 from cardapi.config import SimulatorConfig
 from cardapi.expected import raw_records
+from cardlake.devdata import KAGGLE_HEAD as KAGGLE_HEAD_FILE
+from cardlake.devdata import shared_file
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.fraud.evaluation import at_threshold
@@ -42,7 +44,7 @@ from spark_jobs.session import get_spark
 from spark_jobs.transforms import silver as T
 from spark_jobs.transforms.features import category_amount_reference, transaction_features
 
-KAGGLE_HEAD = Path("/work/shared/data/kaggle/fraudTrain_head.csv")
+KAGGLE_HEAD = shared_file(KAGGLE_HEAD_FILE)
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
 BENCH_PAN_KEY = "bench-only-pan-key"
 PAGE = 5_000
@@ -129,7 +131,7 @@ def main() -> None:
         )
         rows = kscored.select("fraud_score", LABEL).collect()
         result = at_threshold([r[0] for r in rows], [r[1] for r in rows], model.threshold).as_dict()
-        kaggle = {"file": str(KAGGLE_HEAD), **result}
+        kaggle = {"file": f"shared/{KAGGLE_HEAD_FILE}", **result}
 
     m = trained.metrics
     report = {

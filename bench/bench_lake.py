@@ -1,7 +1,7 @@
 """Lake benchmark (issue #5): silver + gold on local Spark beside a DuckDB reference, and a daily batch.
 
     .venv/bin/python bench/bench_lake.py [--cards 1000 --start 2024-01-01 --end 2026-01-01]
-                                         [--workdir /tmp/cardlake-bench] [--scale small]
+                                         [--workdir $TMPDIR/cardlake-bench] [--scale small]
 
 Builds (once, cached in the workdir) a landing zone of the simulator's transactions, rewards and PLU rates in
 the contract layout (bench/lake_landing.py), then measures, each as a cold child process:
@@ -25,6 +25,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -246,6 +247,11 @@ def run_duckdb(landing: Path, out: Path, start: datetime, end: datetime, env: di
     return m
 
 
+def portable(command: list[str], workdir: Path) -> str:
+    """The command as a reader re-runs it: paths relative to the repository, the work folder named."""
+    return " ".join(command).replace(str(workdir), "<workdir>").replace(f"{ROOT}/", "")
+
+
 def build_report(
     args: argparse.Namespace,
     command_line: str,
@@ -272,7 +278,7 @@ def build_report(
             "max_rss_mb": m.max_rss_mb,
             "tree_rss_peak_mb": m.tree_rss_peak_mb,
             "load_average_at_start": m.load_average_at_start,
-            "command": " ".join(m.command),
+            "command": portable(m.command, args.workdir),
             **{k: v for k, v in m.details.items() if k.endswith("_job_s") or k == "profile"},
         }
     rows["duckdb_full"]["step_seconds"] = runs["duckdb_full"].details["metrics"]["timings_s"]
@@ -346,7 +352,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cards", type=int, default=1000)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2024, 1, 1))
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 1, 1))
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/cardlake-bench"))
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "cardlake-bench")
     parser.add_argument("--scale", choices=("full", "small"), default="full", help="small: 100 cards x 2 months")
     parser.add_argument("--malformed-rate", type=float, default=0.001, help="share of extra malformed records")
     parser.add_argument("--driver-memory", default="6g")

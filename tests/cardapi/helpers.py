@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import date
 from pathlib import Path
@@ -11,18 +10,13 @@ import requests
 
 from cardapi.auth import totp_now
 from cardapi.config import SimulatorConfig
+from cardlake.devdata import KAGGLE_HEAD as KAGGLE_HEAD_FILE
+from cardlake.devdata import shared_file
 
 DATA = Path(__file__).parent / "data"
 
 
-def _shared_file(relative: str) -> Path:
-    """A file of the team's shared/ folder: $CARDLAKE_SHARED_DIR, else shared/ beside the repository."""
-    roots = [os.environ.get("CARDLAKE_SHARED_DIR", ""), Path(__file__).resolve().parents[3] / "shared", "/work/shared"]
-    candidates = [Path(root) / relative for root in roots if root]
-    return next((c for c in candidates if c.exists()), candidates[0])
-
-
-KAGGLE_HEAD = _shared_file("data/kaggle/fraudTrain_head.csv")
+KAGGLE_HEAD = shared_file(KAGGLE_HEAD_FILE)
 PATHS = {"transactions": "/transactions", "rewards": "/v3/rewards", "plu_rates": "/rates/plu"}
 
 
