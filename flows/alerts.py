@@ -34,19 +34,7 @@ def alerts(end: datetime | None = None, lookback_minutes: int = 60) -> dict[str,
     lake = transform(start, stop, run_id, jobs=LAKE_JOBS)
     load(run_id, f"{settings.lake_root.rstrip('/')}/exports/{run_id}/_export.json")
     score = lake.get("metrics", {}).get("score", {})
-    new_alerts = int(_find(score, "alerts_inserted") or 0)
+    new_alerts = int(score.get("alerts_inserted", 0))
     open_alerts = int(warehouse_summary(settings).get("open_alerts", 0) or 0)
     get_run_logger().info("%d new fraud alert(s), %d open", new_alerts, open_alerts)
     return {"window": run_id, "new_alerts": new_alerts, "open_alerts": open_alerts}
-
-
-def _find(metrics: Any, key: str) -> Any:
-    """A counter wherever the score job nests it."""
-    if isinstance(metrics, dict):
-        if key in metrics:
-            return metrics[key]
-        for value in metrics.values():
-            found = _find(value, key)
-            if found is not None:
-                return found
-    return None

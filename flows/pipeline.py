@@ -5,7 +5,6 @@ pipeline(start, end)   # defaults to yesterday (UTC), which is what the daily de
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -70,12 +69,12 @@ def pipeline(start: datetime | None = None, end: datetime | None = None, force: 
 
 def fraud_model_summary(models_root: str) -> dict[str, Any]:
     """The model that scored this run and its holdout quality, or how to get one."""
-    from spark_jobs.fraud.registry import METRICS, _read_text, latest_version, version_uri
+    from spark_jobs.fraud.registry import latest_version, read_metrics, version_uri
 
     version = latest_version(models_root)
     if version is None:
         return {"model": "none yet: train one with `cardlake fraud train` (transactions are not scored until then)"}
-    metrics = json.loads(_read_text(f"{version_uri(models_root, version)}/{METRICS}") or "{}")
+    metrics = read_metrics(version_uri(models_root, version))
     holdout = metrics.get("holdout", {})
     window = metrics.get("holdout_window", {})
     return {

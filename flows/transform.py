@@ -16,7 +16,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.tasks import exponential_backoff
 
 from cardlake.landing import get_landing_zone
-from cardlake.settings import get_settings, iso
+from cardlake.settings import get_settings
 from cardlake.spark_runner import SparkJobRequest, get_runner
 from flows.retries import is_transient_spark_failure, retry_when
 
@@ -121,4 +121,4 @@ def transform(
     return result
 
 
-__all__ = ["LAKE_JOBS", "iso", "transform", "window_label"]
+__all__ = ["LAKE_JOBS", "transform", "window_label"]

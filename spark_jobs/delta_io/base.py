@@ -29,7 +29,6 @@ class MergeSpec:
     version_column: str | None = "updated_at"
     tiebreak_column: str | None = "record_hash"
     compare_column: str | None = None
-    delete_missing: bool = False  # not used by incremental merges; kept False deliberately
 
     def __post_init__(self) -> None:
         if not self.keys:

@@ -6,7 +6,7 @@ which is exact while the table has no deletion vectors or column mapping; `read`
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
+from pyarrow import fs as pafs
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
@@ -66,10 +67,14 @@ class DeltaRsIO(DeltaIO):
         return staging
 
     def _cleanup(self, staging: str) -> None:
-        if "://" not in staging or staging.startswith("file://"):
-            shutil.rmtree(staging.removeprefix("file://"), ignore_errors=True)
-            parent = staging.removeprefix("file://").rsplit("/", 1)[0]
-            shutil.rmtree(parent, ignore_errors=True) if _is_empty_dir(parent) else None
+        """Remove the staged batch, and the staging folder once it is empty (local folders and S3 alike)."""
+        filesystem, path = pafs.FileSystem.from_uri(staging)
+        with contextlib.suppress(FileNotFoundError):
+            filesystem.delete_dir(path)
+        parent = path.rsplit("/", 1)[0]
+        if not filesystem.get_file_info(pafs.FileSelector(parent, allow_not_found=True)):
+            with contextlib.suppress(FileNotFoundError, OSError):
+                filesystem.delete_dir(parent)
 
     def merge(self, df: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
         batch = spec.latest_per_key(df)
@@ -163,9 +168,3 @@ def _staged_partition_values(dataset: ds.Dataset, spec: MergeSpec) -> dict[str, 
         return {}
     table = dataset.to_table(columns=list(spec.partition_by))
     return {c: table.column(c).unique().to_pylist() for c in spec.partition_by}
-
-
-def _is_empty_dir(path: str) -> bool:
-    import os
-
-    return os.path.isdir(path) and not os.listdir(path)

@@ -106,9 +106,14 @@ def resolve_model_uri(model_uri: str | None, models_root: str | Path | None) -> 
     return f"{family_uri(models_root)}/{version}"
 
 
+def read_metrics(model_uri: str) -> dict[str, Any]:
+    """The metrics.json of a model version (empty when it has none)."""
+    return json.loads(_read_text(f"{model_uri.rstrip('/')}/{METRICS}") or "{}")
+
+
 def load_model(model_uri: str | None = None, models_root: str | Path | None = None) -> LoadedModel:
     uri = resolve_model_uri(model_uri, models_root)
-    metrics = json.loads(_read_text(f"{uri}/{METRICS}") or "{}")
+    metrics = read_metrics(uri)
     pipeline = PipelineModel.load(f"{uri}/model")
     return LoadedModel(
         version=metrics.get("version", posixpath.basename(uri)), uri=uri, pipeline=pipeline, metrics=metrics

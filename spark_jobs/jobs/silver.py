@@ -48,7 +48,7 @@ def _merge_entity(ctx: JobContext, name: str, rows: DataFrame) -> dict[str, int]
     return {"inserted": result.inserted, "updated": result.updated}
 
 
-def _reconcile(entity: str, checked: DataFrame, quarantine: DataFrame, key: str | None, manifests: list) -> dict:
+def _reconcile(entity: str, checked: DataFrame, quarantine: DataFrame, manifests: list) -> dict:
     counts = checked.agg(
         F.count(F.lit(1)).alias("read"),
         F.sum(F.when(F.col("reason").isNull(), 1).otherwise(0)).alias("accepted"),
@@ -78,7 +78,7 @@ def _entity(
     checked, manifests = _checked_records(ctx, entity, rejection, raw_schema)
     try:
         quarantine = checked.transform(T.quarantine_rows(entity, ctx.run_id)).persist()
-        metrics = _reconcile(entity, checked, quarantine, key, manifests)
+        metrics = _reconcile(entity, checked, quarantine, manifests)
         q = ctx.delta.merge(quarantine, ctx.table("silver", "quarantine"), QUARANTINE_SPEC)
         metrics["quarantine_inserted"] = q.inserted
         tables = build(T.accepted(checked))

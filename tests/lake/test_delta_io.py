@@ -56,6 +56,7 @@ def test_the_source_is_deduplicated_per_key_before_merging(spark, delta, tmp_pat
     result = delta.merge(rows(spark, ("a", "2025-06", "old", T1, "1"), ("a", "2025-06", "new", T2, "2")), uri, SPEC)
     assert result.inserted == 1
     assert content(spark, delta, uri) == [("a", "new")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]  # the staged batch is cleaned up
 
 
 def test_merging_the_same_batch_twice_adds_no_table_version(spark, delta, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from deltalake import DeltaTable
 
 from spark_jobs.main import run_jobs
-from tests.lake.landing_fixtures import PAN, PAN2, land, reward, transaction
+from tests.lake.landing_fixtures import PAN2, land, reward, transaction
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 DAY = timedelta(days=1)
@@ -79,13 +79,12 @@ def snapshot(lake: Path) -> dict[str, list[tuple]]:
 @pytest.fixture(scope="module")
 def one_batch(tmp_path_factory, spark):
     """All three days landed, then processed as one batch (shared by the tests that only read it)."""
-    import os
-
-    os.environ["CARDLAKE_PAN_TOKEN_KEY"] = "lake-test-key"
-    root = tmp_path_factory.mktemp("one-batch")
-    for day, batch in daily_batches():
-        land_day(root / "landing", day, batch)
-    result = run(root, D0, D0 + 3 * DAY, "all")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CARDLAKE_PAN_TOKEN_KEY", "lake-test-key")
+        root = tmp_path_factory.mktemp("one-batch")
+        for day, batch in daily_batches():
+            land_day(root / "landing", day, batch)
+        result = run(root, D0, D0 + 3 * DAY, "all")
     return root, result
 
 
@@ -165,6 +164,3 @@ def test_only_manifested_extractions_inside_the_window_are_read(tmp_path):
     land_day(tmp_path / "landing", 5, {"transactions": [transaction("late", iso(5))]})  # outside the window
     metrics = run(tmp_path, D0, D0 + 3 * DAY, "r")["silver"]["metrics"]["transactions"]
     assert metrics["manifests"] == 1 and metrics["records_read"] == 1
-
-
-_ = PAN
