@@ -1,6 +1,7 @@
 """Fraud features and model on simulator data, plus a report-only check on real Kaggle rows.
 
     .venv/bin/python bench/bench_features.py [--cards 400] [--months 12] [--holdout-months 2]
+        [--workdir DIR] [--reuse-features] [--holdout-scores FILE.parquet]
 
 1. Generates `--cards` cards over `--months` months with the simulator (cardapi.expected.records: exactly what
    the API would serve), turns the records into silver with the lake's own silver transforms.
@@ -10,6 +11,11 @@
 4. Replays shared/data/kaggle/fraudTrain_head.csv (5,039 real rows) through the same path and reports
    the model's PR-AUC and recall there (never used for training or threshold choice).
 Writes bench/results/features.json and prints it.
+
+For iterating on the model: `--workdir DIR` keeps the silver tables (the slow part: the simulator's records
+through the silver transforms) in DIR and reuses them when the simulator settings match; `--reuse-features`
+also reuses DIR/features.parquet (only valid while the feature code is unchanged). `--holdout-scores` writes
+every holdout purchase with its score, label and features (Parquet) for error analysis.
 """
 
 from __future__ import annotations
@@ -36,10 +42,10 @@ from cardlake.devdata import shared_file
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.fraud.evaluation import at_threshold
-from spark_jobs.fraud.model import LABEL, with_label
+from spark_jobs.fraud.model import LABEL, probability_of_fraud, with_label
 from spark_jobs.fraud.registry import load_model, save_model
 from spark_jobs.fraud.scoring import score_features
-from spark_jobs.fraud.training import train
+from spark_jobs.fraud.training import TrainedModel, train
 from spark_jobs.session import get_spark
 from spark_jobs.transforms import silver as T
 from spark_jobs.transforms.features import category_amount_reference, transaction_features
@@ -81,6 +87,32 @@ def silver_from_records(spark: SparkSession, config: SimulatorConfig, start: dat
     }
 
 
+SILVER_TABLES = ("transactions", "cardholders", "addresses", "merchants")
+
+
+def cached_silver(
+    spark: SparkSession, config: SimulatorConfig, start: date, end: date, workdir: Path
+) -> dict[str, DataFrame]:
+    """Silver tables from workdir/silver when they were built with the same simulator settings, else built and
+    saved there."""
+    root = workdir / "silver"
+    stamp = root / "config.json"
+    wanted = config.model_dump_json()
+    if not (stamp.exists() and stamp.read_text() == wanted):
+        shutil.rmtree(root, ignore_errors=True)
+        for name, df in silver_from_records(spark, config, start, end).items():
+            df.write.mode("overwrite").parquet(str(root / name))
+        stamp.write_text(wanted)
+    return {name: spark.read.parquet(str(root / name)) for name in SILVER_TABLES}
+
+
+def write_holdout_scores(trained: TrainedModel, labelled: DataFrame, path: str) -> None:
+    """Every holdout purchase with fraud_score, label and its features, for error analysis."""
+    holdout = labelled.where(F.col("transaction_month") >= trained.metrics["holdout_window"]["from_month"])
+    scored = trained.pipeline.transform(holdout).transform(probability_of_fraud)
+    scored.select(*labelled.columns, "fraud_score").drop("row_hash", "run_id").write.mode("overwrite").parquet(path)
+
+
 def features_of(silver: dict[str, DataFrame]) -> DataFrame:
     tx = silver["transactions"]
     return transaction_features(
@@ -94,30 +126,44 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--holdout-months", type=int, default=2)
     parser.add_argument("--start", default="2024-01-01")
+    parser.add_argument("--workdir", type=Path, help="keep and reuse silver (and features) here")
+    parser.add_argument("--reuse-features", action="store_true", help="reuse WORKDIR/features.parquet")
+    parser.add_argument("--holdout-scores", help="write the holdout's scores and features to this Parquet path")
     args = parser.parse_args()
+    if args.reuse_features and not args.workdir:
+        parser.error("--reuse-features needs --workdir")
 
     spark = get_spark("bench-features")
     spark.sparkContext.setLogLevel("ERROR")
     start = date.fromisoformat(args.start)
     end = add_months(start, args.months)
     config = SimulatorConfig(n_cards=args.cards, start=start, end=end)
-    work = Path(tempfile.mkdtemp(prefix="bench-features-"))
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-features-"))
+    work.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
-    silver = silver_from_records(spark, config, start, end)
+    if args.workdir:
+        silver = cached_silver(spark, config, start, end, work)
+    else:
+        silver = silver_from_records(spark, config, start, end)
     n_tx = silver["transactions"].count()
     silver_s = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    features_path = str(work / "features.parquet")
-    features_of(silver).write.mode("overwrite").parquet(features_path)
-    feature_s = time.perf_counter() - t0
-    features = spark.read.parquet(features_path)
+    features_path = work / "features.parquet"
+    feature_s: float | None = None
+    if not (args.reuse_features and features_path.exists()):
+        t0 = time.perf_counter()
+        features_of(silver).write.mode("overwrite").parquet(str(features_path))
+        feature_s = time.perf_counter() - t0
+    features = spark.read.parquet(str(features_path))
 
     t0 = time.perf_counter()
     labelled = with_label(features, silver["transactions"]).cache()
     trained = train(labelled, holdout_months=args.holdout_months)
     train_s = time.perf_counter() - t0
+    if args.holdout_scores:
+        write_holdout_scores(trained, labelled, args.holdout_scores)
+    shutil.rmtree(work / "models", ignore_errors=True)
     version = save_model(work / "models", trained.pipeline, trained.metrics)
     model = load_model(models_root=work / "models")
 
@@ -138,7 +184,7 @@ def main() -> None:
         "simulator": {"cards": args.cards, "months": args.months, "start": str(start), "end": str(end)},
         "transactions": n_tx,
         "silver_build_seconds": round(silver_s, 1),
-        "feature_stage_seconds": round(feature_s, 1),
+        "feature_stage_seconds": round(feature_s, 1) if feature_s else None,
         "feature_rows_per_second": round(n_tx / feature_s) if feature_s else None,
         "training_seconds": round(train_s, 1),
         "model_version": version,
@@ -156,7 +202,8 @@ def main() -> None:
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     spark.stop()
-    shutil.rmtree(work, ignore_errors=True)
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
