@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from spark_jobs.delta_io.base import DeltaIO, MergeResult, MergeSpec
+from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, MergeSpec
 
 ENGINES = ("delta-rs", "delta-spark")
 
@@ -21,4 +21,4 @@ def get_delta_io(engine: str, spark: SparkSession) -> DeltaIO:
     raise ValueError(f"unknown Delta engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
-__all__ = ["ENGINES", "DeltaIO", "MergeResult", "MergeSpec", "get_delta_io"]
+__all__ = ["ENGINES", "DeltaIO", "DuplicateKeysError", "MergeResult", "MergeSpec", "get_delta_io"]

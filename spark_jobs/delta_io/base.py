@@ -22,6 +22,9 @@ class MergeSpec:
       arrival order never matters. Equal versions fall back to `tiebreak_column` (e.g. a content hash), so
       two different records with the same version resolve the same way whatever order they come in.
     - version_column None: the row is replaced whenever `compare_column` (a row hash) differs.
+    - source_unique: the caller guarantees one source row per key (rows derived one-to-one from a table with
+      the same key), so the full-row dedup shuffle is skipped. Engines still check the keys
+      (`DuplicateKeysError`): a batch that breaks the promise is refused, never silently written twice.
     """
 
     keys: tuple[str, ...]
@@ -29,6 +32,7 @@ class MergeSpec:
     version_column: str | None = "updated_at"
     tiebreak_column: str | None = "record_hash"
     compare_column: str | None = None
+    source_unique: bool = False
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -73,6 +77,8 @@ class MergeSpec:
         with many rows per key (cards, merchants seen on every transaction) shuffles one row per key and task.
         A null version sorts lowest, as in the merge; remaining ties resolve by the row's content.
         """
+        if self.source_unique:
+            return df
         order = [self.compare_column] if self.version_column is None else [self.version_column]
         if self.version_column is not None and self.tiebreak_column:
             order.append(self.tiebreak_column)
@@ -88,6 +94,15 @@ def _sql_literal(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+class DuplicateKeysError(ValueError):
+    """A batch declared `source_unique` holds several rows for one key."""
+
+    def __init__(self, table_uri: str, keys: Sequence[str], rows: int, distinct: int) -> None:
+        super().__init__(
+            f"batch for {table_uri} was declared unique on {list(keys)} but has {rows} rows for {distinct} keys"
+        )
 
 
 @dataclass

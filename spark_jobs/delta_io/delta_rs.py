@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
-from spark_jobs.delta_io.base import DeltaIO, MergeResult, MergeSpec, distinct_partition_values
+from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, MergeSpec, distinct_partition_values
 
 # Reader features that make "the active files" differ from the table's rows.
 _UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
@@ -84,6 +84,8 @@ class DeltaRsIO(DeltaIO):
             rows = dataset.count_rows()
             if rows == 0:
                 return MergeResult(table_uri, 0, version=self.version(table_uri))
+            if spec.source_unique:
+                _check_unique_keys(dataset, table_uri, spec, rows)
             if not self.exists(table_uri):
                 write_deltalake(
                     table_uri,
@@ -160,6 +162,13 @@ class DeltaRsIO(DeltaIO):
 
     def version(self, table_uri: str) -> int | None:
         return self._table(table_uri).version() if self.exists(table_uri) else None
+
+
+def _check_unique_keys(dataset: ds.Dataset, table_uri: str, spec: MergeSpec, rows: int) -> None:
+    """Arrow counts the staged keys: a second of work where a Spark dedup would shuffle every full row."""
+    keys = dataset.to_table(columns=list(spec.keys)).group_by(list(spec.keys)).aggregate([])
+    if keys.num_rows != rows:
+        raise DuplicateKeysError(table_uri, spec.keys, rows, keys.num_rows)
 
 
 def _staged_partition_values(dataset: ds.Dataset, spec: MergeSpec) -> dict[str, list[Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
-from spark_jobs.delta_io.base import DeltaIO, MergeResult, MergeSpec, distinct_partition_values
+from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, MergeSpec, distinct_partition_values
 
 
 def delta_spark_available(spark: SparkSession) -> bool:
@@ -54,6 +54,10 @@ class DeltaSparkIO(DeltaIO):
             rows = batch.count()
             if rows == 0:
                 return MergeResult(table_uri, 0, version=self.version(table_uri))
+            if spec.source_unique:
+                distinct = batch.select(*spec.keys).distinct().count()
+                if distinct != rows:
+                    raise DuplicateKeysError(table_uri, spec.keys, rows, distinct)
             if not self.exists(table_uri):
                 batch.write.format("delta").partitionBy(*spec.partition_by).save(table_uri)
                 return MergeResult(table_uri, rows, inserted=rows, version=self.version(table_uri))

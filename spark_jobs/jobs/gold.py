@@ -1,9 +1,17 @@
-"""Gold job: re-resolve `reward_transactions` for every reward this run touched, on either side of the join."""
+"""Gold job: re-resolve `reward_transactions` for every reward this run touched, on either side of the join.
+
+How the touched rewards are found depends on how much of the lake the run changed:
+- every reward (a first load, a full rebuild): all rewards are resolved in one join, no lookups;
+- otherwise the changed keys are looked up, broadcast when they are few, so a daily batch scans the big
+  tables once instead of shuffling them.
+"""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spark_jobs import schemas
@@ -12,30 +20,45 @@ from spark_jobs.jobs.context import JobContext
 from spark_jobs.jobs.metrics import record_metrics
 from spark_jobs.transforms import gold as T
 
-REWARD_TRANSACTIONS_SPEC = MergeSpec(keys=("reward_id",), version_column=None, compare_column="row_hash")
+# One row per reward by construction (silver rewards are unique per reward_id, transactions per transaction_id).
+REWARD_TRANSACTIONS_SPEC = MergeSpec(
+    keys=("reward_id",), version_column=None, compare_column="row_hash", source_unique=True
+)
+# Up to this many keys, a lookup side is broadcast to every task instead of shuffling the table it filters.
+BROADCAST_MAX_KEYS = 200_000
+
+
+def _maybe_broadcast(keys: DataFrame, count: int) -> DataFrame:
+    return F.broadcast(keys) if count <= BROADCAST_MAX_KEYS else keys
+
+
+def _resolved_rows(ctx: JobContext, rewards: DataFrame, transactions: DataFrame, cleanup: ExitStack) -> DataFrame:
+    changed_rewards = rewards.where(F.col("run_id") == F.lit(ctx.run_id)).count()
+    if changed_rewards == rewards.count():
+        return T.reward_transactions(rewards, transactions, ctx.run_id)
+    changed_ids = transactions.where(F.col("run_id") == F.lit(ctx.run_id)).select("transaction_id")
+    touched = rewards.transform(
+        T.rewards_touched_by(ctx.run_id, _maybe_broadcast(changed_ids, changed_ids.count()))
+    ).persist()
+    cleanup.callback(touched.unpersist)
+    batch_transaction_ids = touched.select("transaction_id").where(F.col("transaction_id").isNotNull()).distinct()
+    needed = transactions.join(
+        _maybe_broadcast(batch_transaction_ids, touched.count()), on="transaction_id", how="left_semi"
+    )
+    return T.reward_transactions(touched, needed, ctx.run_id)
 
 
 def run(ctx: JobContext) -> dict[str, Any]:
     rewards = ctx.read("silver", "rewards", schemas.SILVER_REWARDS)
     transactions = ctx.read("silver", "transactions", schemas.SILVER_TRANSACTIONS)
-    touched = T.touched_reward_ids(
-        ctx.changed_in_run("silver", "rewards", schemas.SILVER_REWARDS),
-        ctx.changed_in_run("silver", "transactions", schemas.SILVER_TRANSACTIONS),
-        rewards,
-    )
-    batch = rewards.join(touched, on="reward_id", how="left_semi")
-    touched_transactions = transactions.join(
-        batch.select("transaction_id").distinct(), on="transaction_id", how="left_semi"
-    )
-    rows = T.reward_transactions(batch, touched_transactions, ctx.run_id).persist()
-    try:
+    with ExitStack() as cleanup:
+        rows = _resolved_rows(ctx, rewards, transactions, cleanup).persist()
+        cleanup.callback(rows.unpersist)
         counts = rows.agg(
             F.count(F.lit(1)).alias("resolved"), F.sum(F.when(~F.col("transaction_found"), 1).otherwise(0))
         ).first()
         resolved, unmatched = int(counts[0] or 0), int(counts[1] or 0)
         result = ctx.delta.merge(rows, ctx.table("gold", "reward_transactions"), REWARD_TRANSACTIONS_SPEC)
-    finally:
-        rows.unpersist()
     metrics = {
         "reward_transactions": {
             "records_read": resolved,

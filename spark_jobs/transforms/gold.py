@@ -16,12 +16,20 @@ from spark_jobs import schemas
 _REWARD_AMOUNT_GBP = schemas.GOLD_REWARD_TRANSACTIONS["reward_amount_gbp"].dataType
 
 
-def touched_reward_ids(changed_rewards: DataFrame, changed_transactions: DataFrame, rewards: DataFrame) -> DataFrame:
-    """reward_id of every reward changed in this run, or whose transaction changed in this run."""
-    via_transactions = rewards.join(
-        changed_transactions.select("transaction_id").distinct(), on="transaction_id", how="left_semi"
-    ).select("reward_id")
-    return changed_rewards.select("reward_id").unionByName(via_transactions).distinct()
+def rewards_touched_by(run_id: str, changed_transaction_ids: DataFrame) -> Callable[[DataFrame], DataFrame]:
+    """Rewards this run changed, or whose transaction this run changed (`changed_transaction_ids`: one column).
+
+    One pass over the rewards: a left join flags the rewards of changed transactions, then one filter keeps
+    those and the rewards carrying this run's id. Each reward appears once (transaction ids are unique).
+    """
+    flagged_ids = changed_transaction_ids.select("transaction_id", F.lit(True).alias("_transaction_changed"))
+
+    def touched(rewards: DataFrame) -> DataFrame:
+        flagged = rewards.join(flagged_ids, on="transaction_id", how="left")
+        keep = (F.col("run_id") == F.lit(run_id)) | F.col("_transaction_changed").isNotNull()
+        return flagged.where(keep).select(*rewards.columns)
+
+    return touched
 
 
 def reward_amount_gbp(rewards: DataFrame) -> DataFrame:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from deltalake import DeltaTable
 
-from spark_jobs.delta_io import MergeSpec, get_delta_io
+from spark_jobs.delta_io import DuplicateKeysError, MergeSpec, get_delta_io
 from spark_jobs.delta_io.delta_spark import delta_spark_available
 
 pytestmark = pytest.mark.spark
@@ -99,3 +99,15 @@ def test_overwrite_replaces_only_the_partitions_present(spark, tmp_path):
 def test_an_unknown_engine_is_a_clear_error(spark):
     with pytest.raises(ValueError, match="unknown Delta engine 'delta-foo'"):
         get_delta_io("delta-foo", spark)
+
+
+def test_a_batch_declared_unique_skips_dedup_but_duplicate_keys_are_refused(spark, delta, tmp_path):
+    unique = MergeSpec(keys=("id",), partition_by=("month",), source_unique=True)
+    uri = str(tmp_path / "t")
+    result = delta.merge(rows(spark, ("a", "2025-06", "v1", T1, "1"), ("b", "2025-06", "b1", T1, "2")), uri, unique)
+    assert result.inserted == 2
+    duplicated = rows(spark, ("c", "2025-06", "old", T1, "1"), ("c", "2025-06", "new", T2, "2"))
+    for target in (uri, str(tmp_path / "new")):  # a MERGE into a table, and the first write that creates one
+        with pytest.raises(DuplicateKeysError, match=r"declared unique on \['id'\] but has 2 rows for 1 keys"):
+            delta.merge(duplicated, target, unique)
+    assert content(spark, delta, uri) == [("a", "v1"), ("b", "b1")]

@@ -68,13 +68,32 @@ def test_a_reward_before_its_transaction_is_filled_when_the_transaction_arrives(
     rewards = rewards_df(spark, [("r1", "t1", "0.0625", 1250, 3.0, "DAILY_REBATE_DISTRIBUTION", "pending")])
     before = T.reward_transactions(rewards, transactions_df(spark, []), "run-1").first()
     assert before["transaction_found"] is False and before["card_token"] is None
-    # The transaction lands in a later batch: it touches the reward, which is re-resolved.
+    # The transaction lands in a later run: it touches the reward, which is re-resolved.
     changed_tx = transactions_df(spark, [("t1", 1250)])
-    touched = T.touched_reward_ids(rewards.limit(0), changed_tx, rewards)
+    touched = rewards.transform(T.rewards_touched_by("run-2", changed_tx.select("transaction_id")))
     assert [r["reward_id"] for r in touched.collect()] == ["r1"]
-    after = T.reward_transactions(rewards.join(touched, "reward_id", "left_semi"), changed_tx, "run-2").first()
+    after = T.reward_transactions(touched, changed_tx, "run-2").first()
     assert after["transaction_found"] is True and after["card_token"] == "tok"
     assert after["row_hash"] != before["row_hash"]
+
+
+def test_touched_rewards_are_those_of_the_run_or_of_a_changed_transaction_each_once(spark):
+    rows = [
+        ("changed", "t-old", "1", 100, None, "PERK_REWARD", "pending"),  # changed in this run
+        ("both", "t-new", "1", 100, None, "PERK_REWARD", "pending"),  # changed, and so was its transaction
+        ("via-tx", "t-new", "1", 100, None, "PERK_REWARD", "pending"),  # only its transaction changed
+        ("untouched", "t-old", "1", 100, None, "PERK_REWARD", "pending"),
+        ("perk", None, "1", 100, None, "PERK_REWARD", "pending"),
+    ]
+    run_of = {"changed": "run-2", "both": "run-2"}
+    rewards = rewards_df(spark, rows).withColumn(
+        "run_id", F.coalesce(F.create_map(*[F.lit(x) for kv in run_of.items() for x in kv])[F.col("reward_id")],
+                             F.lit("run-1"))
+    )  # fmt: skip
+    changed_ids = spark.createDataFrame([("t-new",)], "transaction_id string")
+    touched = rewards.transform(T.rewards_touched_by("run-2", changed_ids))
+    assert touched.columns == rewards.columns
+    assert sorted(r["reward_id"] for r in touched.collect()) == ["both", "changed", "via-tx"]
 
 
 def test_row_hash_ignores_the_run_and_changes_with_the_state(spark):
