@@ -43,11 +43,6 @@ def _checked_records(ctx: JobContext, entity: str, rejection: Callable[[DataFram
     return checked, manifests
 
 
-def _merge_entity(ctx: JobContext, name: str, rows: DataFrame) -> dict[str, int]:
-    result = ctx.delta.merge(rows, ctx.table("silver", name), SPECS[name])
-    return {"inserted": result.inserted, "updated": result.updated}
-
-
 def _reconcile(entity: str, checked: DataFrame, quarantine: DataFrame, manifests: list) -> dict:
     counts = checked.agg(
         F.count(F.lit(1)).alias("read"),
@@ -72,7 +67,6 @@ def _entity(
     entity: str,
     rejection: Callable[[DataFrame], DataFrame],
     raw_schema: Any,
-    key: str,
     build: Callable[[DataFrame], dict[str, DataFrame]],
 ) -> dict[str, Any]:
     checked, manifests = _checked_records(ctx, entity, rejection, raw_schema)
@@ -81,12 +75,13 @@ def _entity(
         metrics = _reconcile(entity, checked, quarantine, manifests)
         q = ctx.delta.merge(quarantine, ctx.table("silver", "quarantine"), QUARANTINE_SPEC)
         metrics["quarantine_inserted"] = q.inserted
-        tables = build(T.accepted(checked))
-        primary = tables[entity]
-        metrics["duplicates"] = metrics["accepted"] - primary.select(key).distinct().count()
-        for name, rows in tables.items():
-            changes = _merge_entity(ctx, name, rows)
-            metrics.update({f"{name}_{k}" if name != entity else k: v for k, v in changes.items()})
+        for name, rows in build(T.accepted(checked)).items():
+            result = ctx.delta.merge(rows, ctx.table("silver", name), SPECS[name])
+            prefix = "" if name == entity else f"{name}_"
+            metrics.update({f"{prefix}inserted": result.inserted, f"{prefix}updated": result.updated})
+            if name == entity:
+                # The merge keeps one row per key, so the rows it kept count the duplicates: no extra pass.
+                metrics["duplicates"] = metrics["accepted"] - result.source_rows
         quarantine.unpersist()
         return metrics
     finally:
@@ -106,14 +101,13 @@ def run(ctx: JobContext) -> dict[str, Any]:
 
     metrics = {
         "transactions": _entity(
-            ctx, "transactions", T.with_transaction_rejection, schemas.RAW_TRANSACTION, "transaction_id", transactions
+            ctx, "transactions", T.with_transaction_rejection, schemas.RAW_TRANSACTION, transactions
         ),
         "rewards": _entity(
             ctx,
             "rewards",
             T.with_reward_rejection,
             schemas.RAW_REWARD,
-            "reward_id",
             lambda valid: {"rewards": valid.transform(T.silver_rewards(ctx.run_id))},
         ),
         "plu_rates": _entity(
@@ -121,7 +115,6 @@ def run(ctx: JobContext) -> dict[str, Any]:
             "plu_rates",
             T.with_plu_rate_rejection,
             schemas.RAW_PLU_RATE,
-            "rate_ts",
             lambda valid: {"plu_rates": valid.transform(T.silver_plu_rates(ctx.run_id))},
         ),
     }
