@@ -11,11 +11,14 @@ Windows (velocity counts): "last 1 h" means prior purchases with `ts >= current_
 exactly one hour earlier is counted and one 3601 s earlier is not; likewise 24 h (86,400 s) and 7 d
 (604,800 s). Timestamps have second precision (the contract), so epoch seconds are exact. The 24 h window also
 gives the number of those purchases made at night, their total and largest amount, and the total against the
-card's running mean amount.
+card's running mean amount. A fraud burst runs at night over up to 48 h, so the night purchases of the last 48 h
+(172,800 s, same rules) are counted, summed and maxed too, beside the time since the previous night purchase and
+the card's share of night purchases so far.
 
 Running amount statistics: mean and sample standard deviation of all prior purchases on the card.
 `amount_to_card_mean` needs MIN_CARD_HISTORY prior purchases, `amount_zscore` also a non-zero deviation;
-otherwise they are null (the model fills documented defaults, see spark_jobs.fraud.model).
+otherwise they are null (the model fills documented defaults, see spark_jobs.fraud.model). The amount against
+the card's own mean in the same category needs MIN_CARD_HISTORY prior purchases in that category.
 
 Category reference: the mean purchase amount of the category over all cards on UTC days strictly before the
 transaction's day, from exact decimal sums. Day granularity keeps it incremental-safe: a late transaction on
@@ -45,6 +48,7 @@ from pyspark.sql.types import (
 
 HOUR_S = 3_600
 DAY_S = 86_400
+TWO_DAYS_S = 2 * DAY_S
 WEEK_S = 7 * DAY_S
 MIN_CARD_HISTORY = 3  # prior purchases needed before a ratio/z-score against the card's own mean means anything
 MIN_CATEGORY_HISTORY = 30  # prior purchases in the category before its mean is used
@@ -71,6 +75,13 @@ GOLD_TRANSACTION_FEATURES = StructType(
         StructField("amount_24h_gbp", DoubleType(), True),
         StructField("max_amount_24h_gbp", DoubleType(), True),
         StructField("amount_24h_to_card_mean", DoubleType(), True),
+        StructField("night_txn_count_48h", LongType(), True),
+        StructField("night_amount_48h_gbp", DoubleType(), True),
+        StructField("max_night_amount_48h_gbp", DoubleType(), True),
+        StructField("seconds_since_prev_night_txn", LongType(), True),
+        StructField("card_night_share_before", DoubleType(), True),
+        StructField("card_category_txn_count_before", LongType(), True),
+        StructField("amount_to_card_category_mean", DoubleType(), True),
         StructField("seconds_since_prev_txn", LongType(), True),
         StructField("card_txn_count_before", LongType(), True),
         StructField("card_amount_mean_before", DoubleType(), True),
@@ -151,6 +162,45 @@ def with_card_velocity(df: DataFrame) -> DataFrame:
         .withColumn("night_txn_count_24h", _prior_sum(night, DAY_S).cast("long"))
         .withColumn("amount_24h_gbp", _prior_sum(spent, DAY_S).cast("double"))
         .withColumn("max_amount_24h_gbp", _prior_max(spent, DAY_S).cast("double"))
+    )
+
+
+def with_burst_features(df: DataFrame) -> DataFrame:
+    """A fraud burst's footprint before the current purchase (bursts run at night, over up to 48 h): the card's
+    night purchases in the last 48 h (how many, their total, the largest one; boundary inclusive, same second
+    included), seconds since its previous night purchase, and the share of all its earlier purchases made at
+    night (null with fewer than MIN_CARD_HISTORY)."""
+    purchase = F.col("_purchase")
+    night_purchase = F.when(F.col("is_night"), purchase).otherwise(0)
+    night_spent = F.when((purchase == 1) & F.col("is_night"), F.col("amount_gbp").cast("decimal(18,2)"))
+    previous_night = F.last(F.when(night_purchase == 1, F.col("_epoch")), ignorenulls=True).over(_card_prior_rows())
+    prior_purchases = F.coalesce(F.sum(purchase).over(_card_prior_rows()), F.lit(0))
+    prior_night = F.coalesce(F.sum(night_purchase).over(_card_prior_rows()), F.lit(0))
+    return (
+        df.withColumn("night_txn_count_48h", _prior_sum(night_purchase, TWO_DAYS_S).cast("long"))
+        .withColumn("night_amount_48h_gbp", _prior_sum(night_spent, TWO_DAYS_S).cast("double"))
+        .withColumn("max_night_amount_48h_gbp", _prior_max(night_spent, TWO_DAYS_S).cast("double"))
+        .withColumn("seconds_since_prev_night_txn", (F.col("_epoch") - previous_night).cast("long"))
+        .withColumn(
+            "card_night_share_before",
+            F.when(prior_purchases >= MIN_CARD_HISTORY, (prior_night / prior_purchases).cast("double")),
+        )
+    )
+
+
+def with_card_category_amount(df: DataFrame) -> DataFrame:
+    """Amount against the card's own mean in this category (earlier purchases on the card in the category)."""
+    window = (
+        Window.partitionBy("card_token", "category")
+        .orderBy("_epoch", "transaction_id")
+        .rowsBetween(Window.unboundedPreceding, -1)
+    )
+    prior_amount = F.when(F.col("_purchase") == 1, F.col("amount_gbp").cast("decimal(18,2)"))
+    count = F.count(prior_amount).over(window)
+    mean = F.sum(prior_amount).over(window) / count
+    return df.withColumn("card_category_txn_count_before", count.cast("long")).withColumn(
+        "amount_to_card_category_mean",
+        F.when((count >= MIN_CARD_HISTORY) & (mean > 0), F.col("amount_gbp").cast("double") / mean.cast("double")),
     )
 
 
@@ -305,8 +355,10 @@ def transaction_features(
         transactions.transform(with_event_time)
         .transform(with_calendar_features)
         .transform(with_card_velocity)
+        .transform(with_burst_features)
         .transform(with_seconds_since_previous)
         .transform(with_card_amount_stats)
+        .transform(with_card_category_amount)
         .transform(with_first_at_merchant)
         .transform(with_category_amount, category_reference)
         .transform(with_cardholder_age, cardholders)

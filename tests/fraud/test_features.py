@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from spark_jobs.transforms.features import (
     DAY_S,
     HOUR_S,
+    TWO_DAYS_S,
     WEEK_S,
     category_amount_reference,
     transaction_features,
@@ -28,6 +29,7 @@ from tests.fraud.helpers import T0, addresses_df, at, cardholders_df, merchants_
 pytestmark = pytest.mark.spark
 
 DAY1, DAY2 = datetime(2025, 6, 1, 10), datetime(2025, 6, 2, 10)
+N0 = datetime(2025, 6, 12, 23, 0)  # a night purchase at the end of a burst
 
 SCENARIOS: list[dict] = [
     # windows: exactly 1 h / 24 h / 7 d before count, one second more does not; refunds and other cards never
@@ -87,6 +89,27 @@ SCENARIOS: list[dict] = [
     txn("c_d1other", at(120, DAY1), "999", card="cat1", category="cat_other"),
     txn("c_d2", DAY2, "40", card="cat3", category="cat_ref"),
     txn("c_d2same_day", at(60, DAY2), "40", card="cat1", category="cat_ref"),
+    # burst footprint: 48 h boundary, night vs day (22:00 is night, 21:00 is not), a night refund, the same second
+    txn("b_48_out", at(-TWO_DAYS_S - 1, N0), "300", card="burst", category="misc_net"),
+    txn("b_48_edge", at(-TWO_DAYS_S, N0), "200", card="burst", category="misc_net"),
+    txn("b_24_out", at(-DAY_S - 1, N0), "20", card="burst", category="entertainment"),
+    txn("b_24_edge", at(-DAY_S, N0), "10", card="burst", category="kids_pets"),
+    txn("b_day", datetime(2025, 6, 12, 15, 0), "999", card="burst", category="home"),
+    txn("b_21h", datetime(2025, 6, 12, 21, 0), "5", card="burst", category="travel"),
+    txn("b_22h", datetime(2025, 6, 12, 22, 0), "0.01", card="burst", category="travel"),
+    txn("b_refund", at(-1800, N0), "500", card="burst", category="misc_pos", refund=True),
+    txn("b_night1", at(-600, N0), "50", card="burst", category="shopping_net"),
+    txn("b_same_a", N0, "70", card="burst", category="grocery_pos"),
+    txn("b_same_b", N0, "80", card="burst", category="grocery_pos"),
+    # amount against the card's own mean in the category
+    txn("cc1", T0, "10", card="cc", category="shopping_net"),
+    txn("cc2", at(10), "20", card="cc", category="shopping_net"),
+    txn("cc_other", at(15), "1000", card="cc", category="grocery_pos"),
+    txn("cc_refund", at(18), "500", card="cc", category="shopping_net", refund=True),
+    txn("cc3", at(20), "30", card="cc", category="shopping_net"),
+    txn("cc4_a", at(30), "60", card="cc", category="shopping_net"),
+    txn("cc4_b", at(30), "60", card="cc", category="shopping_net"),
+    txn("cc_other_card", at(40), "40", card="cc-other", category="shopping_net"),
 ]
 
 
@@ -248,6 +271,42 @@ def test_category_reference_uses_only_earlier_days(rows):
     assert rows["c_d2"]["category_txn_count_before"] == 2
     assert rows["c_d2"]["amount_to_category_mean"] == pytest.approx(2.0)
     assert rows["c_d2same_day"]["amount_to_category_mean"] == pytest.approx(2.0)  # same day adds nothing
+
+
+def test_burst_windows_count_prior_purchases_with_inclusive_boundaries(rows):
+    now = rows["b_same_b"]
+    # night purchases in 48 h: b_48_edge, b_24_out, b_24_edge, b_22h, b_night1 and b_same_a (same second, smaller
+    # id); not b_48_out (48 h 1 s before), the day purchases (b_day, b_21h) nor the refund
+    assert now["night_txn_count_48h"] == 6
+    assert now["night_amount_48h_gbp"] == pytest.approx(200 + 20 + 10 + 0.01 + 50 + 70)
+    assert now["max_night_amount_48h_gbp"] == 200.0
+    assert rows["b_same_a"]["night_txn_count_48h"] == 5  # a larger id in the same second never counts
+    assert rows["b_48_out"]["max_night_amount_48h_gbp"] is None and rows["b_48_out"]["night_amount_48h_gbp"] == 0.0
+    assert rows["b_48_edge"]["night_txn_count_48h"] == 1
+
+
+def test_seconds_since_previous_night_purchase(rows):
+    assert rows["b_48_out"]["seconds_since_prev_night_txn"] is None
+    assert rows["b_day"]["seconds_since_prev_night_txn"] == 16 * HOUR_S  # since b_24_edge at 23:00 the day before
+    assert rows["b_22h"]["seconds_since_prev_night_txn"] == 23 * HOUR_S  # b_day and b_21h are day purchases
+    assert rows["b_night1"]["seconds_since_prev_night_txn"] == 50 * 60  # the refund in between is skipped
+    assert rows["b_same_b"]["seconds_since_prev_night_txn"] == 0
+
+
+def test_card_night_share_before(rows):
+    assert rows["b_24_out"]["card_night_share_before"] is None  # two prior purchases: too short a history
+    assert rows["b_24_edge"]["card_night_share_before"] == 1.0
+    assert rows["b_same_b"]["card_night_share_before"] == pytest.approx(7 / 9)  # the refund is no purchase
+
+
+def test_amount_against_card_category_mean(rows):
+    assert rows["cc3"]["card_category_txn_count_before"] == 2  # the other category and the refund excluded
+    assert rows["cc3"]["amount_to_card_category_mean"] is None
+    assert rows["cc4_a"]["card_category_txn_count_before"] == 3
+    assert rows["cc4_a"]["amount_to_card_category_mean"] == pytest.approx(60 / 20)
+    assert rows["cc4_b"]["amount_to_card_category_mean"] == pytest.approx(60 / 30)  # same second, smaller id first
+    assert rows["cc_other"]["card_category_txn_count_before"] == 0
+    assert rows["cc_other_card"]["card_category_txn_count_before"] == 0
 
 
 def test_row_hash_ignores_run_id_and_tracks_features(computed):
