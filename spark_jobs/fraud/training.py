@@ -61,6 +61,22 @@ def time_split(months: list[str], holdout_months: int, validation_months: int) -
     return TimeSplit(ordered[:cut_v], ordered[cut_v:cut_h], ordered[cut_h:])
 
 
+FIT_PARTITIONS = 8
+
+
+def fit_rows(train_df: DataFrame, negative_sample_rate: float, seed: int) -> DataFrame:
+    """The rows the trees are fitted on: every fraud, legit rows kept at `negative_sample_rate`.
+
+    Reproducible whatever the input's partitioning: the sample is a hash of (transaction_id, seed), and the rows
+    are placed in a fixed number of partitions by transaction_id and sorted there, because the trees' row
+    subsampling draws per partition. (`sampleBy` would draw differently for each partitioning of the same rows.)
+    """
+    draw = F.pmod(F.xxhash64("transaction_id", F.lit(seed)), F.lit(1_000_000)) / F.lit(1_000_000.0)
+    sampled = train_df.where((F.col(LABEL) == 1) | (draw < negative_sample_rate))
+    kept = train_df if negative_sample_rate >= 1.0 else sampled
+    return kept.repartition(FIT_PARTITIONS, "transaction_id").sortWithinPartitions("transaction_id")
+
+
 def _scores_and_labels(model: PipelineModel, df: DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = model.transform(df).transform(probability_of_fraud).select(SCORE, LABEL, "transaction_month").collect()
     return (
@@ -104,8 +120,7 @@ def train(
     positives = train_df.where(F.col(LABEL) == 1).count()
     if positives == 0:
         raise NotEnoughData(f"no fraud label in the training months {split.train_months}")
-    # Legit rows are sampled: trees learn as well from a few hundred thousand of them, and it is much faster.
-    fit_df = train_df.sampleBy(LABEL, {0.0: negative_sample_rate, 1.0: 1.0}, seed=params.seed)
+    fit_df = fit_rows(train_df, negative_sample_rate, params.seed)
     pipeline = build_pipeline(params).fit(fit_df)
 
     val_scores, val_labels, _ = _scores_and_labels(pipeline, validation_df)
