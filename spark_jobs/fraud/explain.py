@@ -21,8 +21,15 @@ from spark_jobs.fraud.model import BOOLEAN_FEATURES, LABEL, NUMERIC_FEATURES
 MAX_DEVIATION = 20.0
 TOP_N = 3
 _FLAG_TEXT = {"is_night": "night", "is_first_at_merchant": "first_at_merchant"}
-_RATIO = {"amount_to_card_mean", "amount_to_category_mean"}
-_DECIMALS = {"amount_gbp": 2, "amount_zscore": 1, "home_merchant_distance_km": 0}
+_RATIO = {"amount_to_card_mean", "amount_to_category_mean", "amount_to_card_category_mean"}
+_DECIMALS = {
+    "amount_gbp": 2,
+    "amount_zscore": 1,
+    "home_merchant_distance_km": 0,
+    "night_amount_48h_gbp": 2,
+    "max_night_amount_48h_gbp": 2,
+    "card_night_share_before": 2,
+}
 
 
 def explanation_reference(training: DataFrame) -> dict[str, Any]:
@@ -34,7 +41,10 @@ def explanation_reference(training: DataFrame) -> dict[str, Any]:
         names, [0.25, 0.5, 0.75], 0.01
     )
     stds = legit.select(*[F.stddev(F.col(c).cast("double")).alias(c) for c in names]).first()
-    for name, (q1, median, q3) in zip(names, quantiles, strict=True) if quantiles else []:
+    for name, quartiles in zip(names, quantiles, strict=True) if quantiles else []:
+        if not quartiles:  # no legitimate row has a value (e.g. a history-based feature on a young lake)
+            continue
+        q1, median, q3 = quartiles
         std = stds[name] or 0.0
         spread = (q3 - q1) if q3 - q1 > 0 else (std if std > 0 else 1.0)
         numeric[name] = {"median": float(median), "spread": float(spread)}

@@ -45,3 +45,17 @@ def test_top_three_in_order_of_weight(spark):
     # missing values weigh nothing; a common flag (first-at-merchant 90 % of legit rows) says nothing
     assert out["quiet"] == ""
     assert out["category_only"] == "category=shopping_net"
+
+
+def test_reference_skips_a_feature_no_legitimate_row_has(spark):
+    from spark_jobs.fraud.explain import explanation_reference
+    from spark_jobs.fraud.model import BOOLEAN_FEATURES, NUMERIC_FEATURES
+
+    numeric = list(NUMERIC_FEATURES)
+    schema = ", ".join([f"{c} double" for c in numeric] + [f"{c} boolean" for c in BOOLEAN_FEATURES])
+    values = [[None if c == "max_night_amount_48h_gbp" else float(i) for c in numeric] for i in range(8)]
+    rows = [(*v, i % 2 == 0, i % 2 == 0, "grocery_pos", float(i == 0)) for i, v in enumerate(values)]
+    df = spark.createDataFrame(rows, schema + ", category string, label double")
+    reference = explanation_reference(df)
+    assert "max_night_amount_48h_gbp" not in reference["numeric"]  # every value null: nothing to compare with
+    assert reference["numeric"]["amount_gbp"]["median"] == 4.0  # legitimate rows 1..7
