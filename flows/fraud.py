@@ -3,6 +3,7 @@ its metrics (the score job then picks it up through `<models_root>/fraud/LATEST`
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -10,6 +11,13 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from cardlake.settings import get_settings
+from spark_jobs.fraud.model import GbtParams
+
+
+def _params(max_iter: int | None, max_depth: int | None) -> GbtParams:
+    """The model's own defaults (the benchmarked ones) unless a caller overrides them."""
+    overrides = {k: v for k, v in (("max_iter", max_iter), ("max_depth", max_depth)) if v is not None}
+    return replace(GbtParams(), **overrides)
 
 
 @task(name="train-and-register-fraud-model", cache_policy=NO_CACHE, persist_result=False)
@@ -21,12 +29,11 @@ def train_and_register(
     holdout_months: int,
     validation_months: int,
     delta_engine: str,
-    max_iter: int = 100,
-    max_depth: int = 6,
+    max_iter: int | None = None,
+    max_depth: int | None = None,
 ) -> dict[str, Any]:
     from spark_jobs.delta_io import get_delta_io
     from spark_jobs.fraud.lake import train_from_lake
-    from spark_jobs.fraud.model import GbtParams
     from spark_jobs.session import get_spark
 
     spark = get_spark("cardlake-train-fraud")
@@ -39,7 +46,7 @@ def train_and_register(
         train_to=train_to,
         holdout_months=holdout_months,
         validation_months=validation_months,
-        params=GbtParams(max_iter=max_iter, max_depth=max_depth),
+        params=_params(max_iter, max_depth),
     )
 
 
@@ -51,8 +58,8 @@ def train_fraud_model(
     train_to: date | None = None,
     holdout_months: int = 2,
     validation_months: int = 1,
-    max_iter: int = 100,
-    max_depth: int = 6,
+    max_iter: int | None = None,
+    max_depth: int | None = None,
 ) -> dict[str, Any]:
     """Train on [train_from, train_to) (default: everything in the lake); the last `holdout_months` are held out."""
     settings = get_settings()
