@@ -36,18 +36,21 @@ def _as_arrays(scores: np.ndarray | list[float], labels: np.ndarray | list[int])
     return s, y
 
 
+def _operating_points(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One point per distinct score, highest first: (threshold, true positives, rows flagged at >= threshold)."""
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # the last index of each run of equal scores
+    return s[last], np.cumsum(y)[last], last + 1
+
+
 def average_precision(scores: np.ndarray | list[float], labels: np.ndarray | list[int]) -> float:
     s, y = _as_arrays(scores, labels)
     positives = int(y.sum())
     if positives == 0:
         return float("nan")
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    # one operating point per distinct score: the last index of each run of equal scores
-    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
-    tp = np.cumsum(y)[last]
-    fp = (last + 1) - tp
-    precision = tp / (tp + fp)
+    _, tp, flagged = _operating_points(s, y)
+    precision = tp / flagged
     recall = tp / positives
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
@@ -94,10 +97,6 @@ def max_f1_threshold(scores: np.ndarray | list[float], labels: np.ndarray | list
     positives = int(y.sum())
     if positives == 0:
         raise ValueError("cannot choose a threshold without any positive label")
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
-    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
-    tp = np.cumsum(y)[last]
-    flagged = last + 1
+    thresholds, tp, flagged = _operating_points(s, y)
     f1 = 2 * tp / (flagged + positives)
-    return float(s[last[int(np.argmax(f1))]])
+    return float(thresholds[int(np.argmax(f1))])

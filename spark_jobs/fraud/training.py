@@ -72,8 +72,9 @@ def fit_rows(train_df: DataFrame, negative_sample_rate: float, seed: int) -> Dat
     subsampling draws per partition. (`sampleBy` would draw differently for each partitioning of the same rows.)
     """
     draw = F.pmod(F.xxhash64("transaction_id", F.lit(seed)), F.lit(1_000_000)) / F.lit(1_000_000.0)
-    sampled = train_df.where((F.col(LABEL) == 1) | (draw < negative_sample_rate))
-    kept = train_df if negative_sample_rate >= 1.0 else sampled
+    kept = (
+        train_df if negative_sample_rate >= 1.0 else train_df.where((F.col(LABEL) == 1) | (draw < negative_sample_rate))
+    )
     return kept.repartition(FIT_PARTITIONS, "transaction_id").sortWithinPartitions("transaction_id")
 
 

@@ -33,8 +33,10 @@ def _maybe_broadcast(keys: DataFrame, count: int) -> DataFrame:
 
 
 def _resolved_rows(ctx: JobContext, rewards: DataFrame, transactions: DataFrame, cleanup: ExitStack) -> DataFrame:
-    changed_rewards = rewards.where(F.col("run_id") == F.lit(ctx.run_id)).count()
-    if changed_rewards == rewards.count():
+    counts = rewards.agg(
+        F.count(F.lit(1)).alias("all"), F.count(F.when(F.col("run_id") == F.lit(ctx.run_id), 1)).alias("changed")
+    ).first()
+    if counts["changed"] == counts["all"]:
         return T.reward_transactions(rewards, transactions, ctx.run_id)
     changed_ids = transactions.where(F.col("run_id") == F.lit(ctx.run_id)).select("transaction_id")
     touched = rewards.transform(

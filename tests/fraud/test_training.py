@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pyspark.sql import functions as F
 
+from spark_jobs.fraud.model import GbtParams
 from spark_jobs.fraud.training import fit_rows
 
 pytestmark = pytest.mark.spark
@@ -36,3 +39,11 @@ def test_the_sample_and_its_row_order_do_not_depend_on_the_input_partitioning(la
 
 def test_rate_one_keeps_every_row(labelled):
     assert fit_rows(labelled, 1.0, seed=42).count() == 4_000
+
+
+def test_the_training_flow_trains_the_benchmarked_model_unless_told_otherwise():
+    from flows.fraud import _params
+
+    assert _params(None, None) == GbtParams()
+    assert _params(40, None) == replace(GbtParams(), max_iter=40)
+    assert _params(None, 3).max_depth == 3
