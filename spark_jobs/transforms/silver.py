@@ -26,21 +26,22 @@ MIN_YEAR, MAX_YEAR = 1990, 2100
 
 
 def records_from_pages(pages: DataFrame) -> DataFrame:
-    """(value: page body, source_file) -> one row per record: (source_file, raw_record).
+    """(value: page body, source_file) -> one row per record: (source_file, raw_record, page_error).
 
     A page that is not a JSON envelope `{"data": [...]}` becomes a single row with `page_error` set, so it is
     quarantined whole instead of being lost.
     """
+    # One projection parses each page once. Splitting good and bad pages into a filtered union parsed every
+    # page three times and read it twice: a third of silver's time at full scale.
     envelope = pages.select("source_file", "value", F.from_json("value", "data array<string>").alias("env"))
-    good = envelope.where(F.col("env.data").isNotNull()).select(
-        "source_file", F.explode("env.data").alias("raw_record"), F.lit(None).cast("string").alias("page_error")
-    )
-    bad = envelope.where(F.col("env.data").isNull()).select(
-        "source_file",
-        F.substring("value", 1, 20_000).alias("raw_record"),
-        F.lit("unparseable_page").alias("page_error"),
-    )
-    return good.unionByName(bad)
+
+    def record(raw: Column, page_error: Column) -> Column:
+        return F.struct(raw.alias("raw_record"), page_error.alias("page_error"))
+
+    page_records = F.when(
+        F.col("env.data").isNotNull(), F.transform("env.data", lambda raw: record(raw, F.lit(None).cast("string")))
+    ).otherwise(F.array(record(F.substring("value", 1, 20_000), F.lit("unparseable_page"))))
+    return envelope.select("source_file", F.inline(page_records))
 
 
 def parsed_with(schema: StructType) -> Callable[[DataFrame], DataFrame]:
