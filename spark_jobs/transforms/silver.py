@@ -258,25 +258,39 @@ def silver_transactions(wide: DataFrame) -> DataFrame:
     return wide.transform(_select(schemas.SILVER_TRANSACTIONS, _TX_CONTENT))
 
 
+def _dimension(schema: StructType, content: list[str], present: Column) -> Callable[[DataFrame], DataFrame]:
+    """One row per distinct version of a dimension that repeats on every transaction, before it is hashed.
+
+    Identical rows collapse to one carrying their newest `updated_at`, which cannot change the merge's pick
+    (the newest version, then the largest hash): thousands of rows are hashed and compared instead of millions.
+    """
+
+    def build(wide: DataFrame) -> DataFrame:
+        versions = wide.where(present).groupBy(*content, "run_id").agg(F.max("updated_at").alias("updated_at"))
+        return versions.transform(_select(schema, content))
+
+    return build
+
+
 def silver_cardholders(wide: DataFrame) -> DataFrame:
     cols = ["cardholder_id", "first_name", "last_name", "gender", "date_of_birth", "job", "address_id"]
-    return wide.transform(_select(schemas.SILVER_CARDHOLDERS, cols)).where(F.col("cardholder_id").isNotNull())
+    return wide.transform(_dimension(schemas.SILVER_CARDHOLDERS, cols, F.col("cardholder_id").isNotNull()))
 
 
 def silver_addresses(wide: DataFrame) -> DataFrame:
     cols = ["address_id", "street", "city", "state", "zip", "lat", "long", "city_population"]
     has_address = F.coalesce(F.col("street"), F.col("city"), F.col("state"), F.col("zip")).isNotNull()
-    return wide.where(has_address).transform(_select(schemas.SILVER_ADDRESSES, cols))
+    return wide.transform(_dimension(schemas.SILVER_ADDRESSES, cols, has_address))
 
 
 def silver_merchants(wide: DataFrame) -> DataFrame:
     cols = ["merchant_id", "merchant_name", "category", "mcc", "merchant_lat", "merchant_long"]
-    return wide.transform(_select(schemas.SILVER_MERCHANTS, cols)).where(F.col("merchant_id").isNotNull())
+    return wide.transform(_dimension(schemas.SILVER_MERCHANTS, cols, F.col("merchant_id").isNotNull()))
 
 
 def silver_cards(wide: DataFrame) -> DataFrame:
     cols = ["card_token", "card_last4", "cardholder_id"]
-    return wide.transform(_select(schemas.SILVER_CARDS, cols)).where(F.col("card_token").isNotNull())
+    return wide.transform(_dimension(schemas.SILVER_CARDS, cols, F.col("card_token").isNotNull()))
 
 
 def silver_rewards(run_id: str) -> Callable[[DataFrame], DataFrame]:

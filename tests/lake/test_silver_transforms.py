@@ -177,3 +177,29 @@ def test_a_personal_statement_row_without_card_or_merchant_is_accepted_without_a
     assert wide.transform(T.silver_cards).count() == 0
     assert wide.transform(T.silver_addresses).count() == 0
     assert wide.transform(T.silver_merchants).count() == 0
+
+
+def test_a_dimension_seen_on_many_transactions_keeps_each_distinct_version_once_with_its_newest_time(spark):
+    wide = spark.createDataFrame(
+        [
+            ("m1", "Shop", "grocery_pos", "5411", 51.5, -0.1, "2025-06-01 10:00:00"),
+            ("m1", "Shop", "grocery_pos", "5411", 51.5, -0.1, "2025-06-03 10:00:00"),
+            ("m1", "Shop", "grocery_pos", "5411", 51.5, -0.1, "2025-06-02 10:00:00"),
+            ("m1", "Shop Ltd", "grocery_pos", "5411", 51.5, -0.1, "2025-06-02 10:00:00"),
+            ("m2", "Cafe", "food_dining", "5812", 52.0, -1.0, "2025-06-01 10:00:00"),
+            (None, None, None, None, None, None, "2025-06-01 10:00:00"),
+        ],
+        "merchant_id string, merchant_name string, category string, mcc string, merchant_lat double, "
+        "merchant_long double, updated_at string",
+    ).select("*", F.col("updated_at").cast("timestamp").alias("ts"), F.lit("run-1").alias("run_id"))
+    wide = wide.drop("updated_at").withColumnRenamed("ts", "updated_at")
+    got = wide.transform(T.silver_merchants).select("merchant_id", "merchant_name", "updated_at", "run_id")
+    expected = spark.createDataFrame(
+        [
+            ("m1", "Shop", "2025-06-03 10:00:00", "run-1"),
+            ("m1", "Shop Ltd", "2025-06-02 10:00:00", "run-1"),
+            ("m2", "Cafe", "2025-06-01 10:00:00", "run-1"),
+        ],
+        "merchant_id string, merchant_name string, updated_at string, run_id string",
+    ).withColumn("updated_at", F.col("updated_at").cast("timestamp"))
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
