@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from spark_jobs import schemas
@@ -54,13 +54,17 @@ def run(ctx: JobContext) -> dict[str, Any]:
     rewards = ctx.read("silver", "rewards", schemas.SILVER_REWARDS)
     transactions = ctx.read("silver", "transactions", schemas.SILVER_TRANSACTIONS)
     with ExitStack() as cleanup:
-        rows = _resolved_rows(ctx, rewards, transactions, cleanup).persist()
-        cleanup.callback(rows.unpersist)
-        counts = rows.agg(
-            F.count(F.lit(1)).alias("resolved"), F.sum(F.when(~F.col("transaction_found"), 1).otherwise(0))
-        ).first()
-        resolved, unmatched = int(counts[0] or 0), int(counts[1] or 0)
+        # The counts are observed while the merge writes the rows: caching the rows to count them first cost
+        # as much as the join itself.
+        observed = Observation("reward_transactions")
+        rows = _resolved_rows(ctx, rewards, transactions, cleanup).observe(
+            observed,
+            F.count(F.lit(1)).alias("resolved"),
+            F.count(F.when(~F.col("transaction_found"), 1)).alias("without_transaction"),
+        )
         result = ctx.delta.merge(rows, ctx.table("gold", "reward_transactions"), REWARD_TRANSACTIONS_SPEC)
+        counts = observed.get
+    resolved, unmatched = int(counts["resolved"] or 0), int(counts["without_transaction"] or 0)
     metrics = {
         "reward_transactions": {
             "records_read": resolved,

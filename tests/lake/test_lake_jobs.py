@@ -129,6 +129,9 @@ def test_records_read_reconcile_with_accepted_plus_quarantined(one_batch):
     assert tx["records_read"] == 7 and tx["accepted"] == 6 and tx["quarantined"] == 1
     assert tx["duplicates"] == 1  # t1 twice
     assert metrics["rewards"]["records_read"] == 7 and metrics["rewards"]["accepted"] == 7
+    gold = result["gold"]["metrics"]["reward_transactions"]
+    # r1, r2, r3 and the perk, counted as they were written; only the perk has no transaction.
+    assert (gold["records_read"], gold["without_transaction"], gold["inserted"]) == (4, 1, 4)
     quarantine = DeltaTable(str(tmp_path / "lake/silver/quarantine")).to_pandas()
     assert quarantine["reason"].tolist() == ["wrong_type:amount"]
     run_metrics = DeltaTable(str(tmp_path / "lake/silver/run_metrics")).to_pandas()
