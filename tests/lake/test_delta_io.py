@@ -111,3 +111,21 @@ def test_a_batch_declared_unique_skips_dedup_but_duplicate_keys_are_refused(spar
         with pytest.raises(DuplicateKeysError, match=r"declared unique on \['id'\] but has 2 rows for 1 keys"):
             delta.merge(duplicated, target, unique)
     assert content(spark, delta, uri) == [("a", "v1"), ("b", "b1")]
+    assert not (tmp_path / "new").exists()  # the refused first write left no files behind
+
+
+def test_a_first_write_is_a_delta_table_with_every_row_and_an_empty_batch_creates_none(spark, tmp_path):
+    delta = get_delta_io("delta-rs", spark)
+    uri = str(tmp_path / "t")
+    batch = rows(spark, ("a", "2025-06", "v", T1, "1"), ("b", None, "w", T1, "2"), ("c", "2025-07", "x", T2, "3"))
+    assert delta.merge(batch, uri, SPEC).inserted == 3
+    table = DeltaTable(uri)
+    assert (table.version(), table.metadata().partition_columns) == (0, ["month"])
+    assert sorted((r["id"], r["month"]) for r in delta.read(spark, uri).collect()) == [
+        ("a", "2025-06"), ("b", None), ("c", "2025-07")
+    ]  # fmt: skip
+    assert delta.merge(rows(spark, ("a", "2025-06", "v", T1, "1")), uri, SPEC).changed == 0
+
+    empty = str(tmp_path / "empty")
+    assert delta.merge(spark.createDataFrame([], SCHEMA), empty, SPEC).source_rows == 0
+    assert not delta.exists(empty) and not (tmp_path / "empty").exists()
