@@ -6,8 +6,9 @@
 Same input (the gz pages named by the manifests inside the window), same work as the Spark silver and gold
 jobs into an empty lake: parse the page envelope, explode records, parse each record once with the raw schema,
 apply the rules of spark_jobs/transforms/silver.py in the same order with the same reason codes, HMAC-SHA256
-card tokens, content hashes, latest row per key, the split into transactions/cards/cardholders/addresses/
-merchants, rewards, plu_rates and quarantine (raw text with PANs masked), then gold `reward_transactions`.
+card tokens, content hashes (a dimension's once per distinct version), latest row per key, the split into
+transactions/cards/cardholders/addresses/merchants, rewards, plu_rates and quarantine (raw text with PANs
+masked), then gold `reward_transactions`.
 Memory is capped like the Spark driver's (CARDLAKE_DUCKDB_MEMORY, default 6GB), spilling to disk beyond it;
 only rejected records keep their raw text once checked (nothing else reads it).
 
@@ -419,7 +420,10 @@ def run(landing: Path, out: Path, start: datetime, end: datetime, pan_key: str, 
     lap("transactions_write")
     for name, columns in SPLITS.items():
         where = f" WHERE {NOT_NULL[name]}" if name in NOT_NULL else ""
-        sql = f"SELECT {', '.join(columns)}, updated_at, {_hash(columns)} AS record_hash, run_id FROM tx_wide{where}"
+        # As silver's _dimension: identical versions collapse to their newest time before they are hashed.
+        cols = ", ".join(columns)
+        versions = f"SELECT {cols}, run_id, max(updated_at) AS updated_at FROM tx_wide{where} GROUP BY {cols}, run_id"
+        sql = f"SELECT {cols}, updated_at, {_hash(columns)} AS record_hash, run_id FROM ({versions})"
         metrics[name] = {"rows": _write(con, _latest(sql, KEYS[name]), out / "silver" / name)}
     lap("dimensions_write")
 
