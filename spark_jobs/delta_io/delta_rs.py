@@ -13,10 +13,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from deltalake import DeltaTable, Schema, convert_to_deltalake, write_deltalake
+from deltalake import DeltaTable, write_deltalake
 from pyarrow import fs as pafs
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_type
+from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, MergeSpec, distinct_partition_values
@@ -66,53 +66,18 @@ class DeltaRsIO(DeltaIO):
         df.write.mode("overwrite").parquet(staging)
         return staging
 
-    def _delete_dir(self, uri: str) -> None:
-        filesystem, path = pafs.FileSystem.from_uri(uri)
-        with contextlib.suppress(FileNotFoundError):
-            filesystem.delete_dir(path)
-
     def _cleanup(self, staging: str) -> None:
         """Remove the staged batch, and the staging folder once it is empty (local folders and S3 alike)."""
-        self._delete_dir(staging)
         filesystem, path = pafs.FileSystem.from_uri(staging)
+        with contextlib.suppress(FileNotFoundError):
+            filesystem.delete_dir(path)
         parent = path.rsplit("/", 1)[0]
         if not filesystem.get_file_info(pafs.FileSelector(parent, allow_not_found=True)):
             with contextlib.suppress(FileNotFoundError, OSError):
                 filesystem.delete_dir(parent)
 
-    def _create(self, batch: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
-        """A new table: Spark writes the batch's Parquet in place and delta-rs commits a log over those files
-        (CONVERT), so a first load is written once instead of staged and rewritten.
-
-        Files without a committed log (an empty batch, refused keys, a failed commit) are removed again.
-        """
-        batch.sparkSession.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        batch.write.mode("overwrite").partitionBy(*spec.partition_by).parquet(table_uri)
-        committed = False
-        try:
-            dataset = ds.dataset(table_uri, format="parquet", partitioning="hive")
-            rows = dataset.count_rows()
-            if rows == 0:
-                return MergeResult(table_uri, 0)
-            if spec.source_unique:
-                _check_unique_keys(dataset, table_uri, spec, rows)
-            partitions = pa.schema([(c, to_arrow_type(batch.schema[c].dataType)) for c in spec.partition_by])
-            convert_to_deltalake(
-                table_uri,
-                partition_by=Schema.from_arrow(partitions) if spec.partition_by else None,
-                partition_strategy="hive" if spec.partition_by else None,
-                storage_options=self.storage_options,
-            )
-            committed = True
-            return MergeResult(table_uri, rows, inserted=rows, version=self.version(table_uri))
-        finally:
-            if not committed:
-                self._delete_dir(table_uri)
-
     def merge(self, df: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
         batch = spec.latest_per_key(df)
-        if not self.exists(table_uri):
-            return self._create(batch, table_uri, spec)
         staging = self._stage(batch, table_uri)
         try:
             dataset = ds.dataset(staging, format="parquet")
@@ -121,6 +86,15 @@ class DeltaRsIO(DeltaIO):
                 return MergeResult(table_uri, 0, version=self.version(table_uri))
             if spec.source_unique:
                 _check_unique_keys(dataset, table_uri, spec, rows)
+            if not self.exists(table_uri):
+                write_deltalake(
+                    table_uri,
+                    dataset.scanner().to_reader(),
+                    partition_by=list(spec.partition_by) or None,
+                    mode="error",
+                    storage_options=self.storage_options,
+                )
+                return MergeResult(table_uri, rows, inserted=rows, version=self.version(table_uri))
             values = _staged_partition_values(dataset, spec)
             metrics = (
                 self._table(table_uri)
