@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from spark_jobs.delta_io import DeltaIO
@@ -32,6 +32,8 @@ class JobContext:
     def read(self, layer: str, name: str, schema: StructType | None = None) -> DataFrame:
         return self.delta.read(self.spark, self.table(layer, name), schema)
 
-    def changed_in_run(self, layer: str, name: str, schema: StructType | None = None) -> DataFrame:
-        """Rows this run inserted or changed (they carry its run_id)."""
-        return self.read(layer, name, schema).where(F.col("run_id") == F.lit(self.run_id))
+
+def persisted_until(df: DataFrame, cleanup: ExitStack) -> DataFrame:
+    """`df` cached until `cleanup` closes, so every cache a job makes is released, on failure too."""
+    cleanup.callback(df.unpersist)
+    return df.persist()

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
-from spark_jobs.jobs.context import JobContext
+from spark_jobs.jobs.context import JobContext, persisted_until
 from spark_jobs.jobs.metrics import record_metrics
 from spark_jobs.transforms import gold as T
 
@@ -39,10 +39,10 @@ def _resolved_rows(ctx: JobContext, rewards: DataFrame, transactions: DataFrame,
     if counts["changed"] == counts["all"]:
         return T.reward_transactions(rewards, transactions, ctx.run_id)
     changed_ids = transactions.where(F.col("run_id") == F.lit(ctx.run_id)).select("transaction_id")
-    touched = rewards.transform(
-        T.rewards_touched_by(ctx.run_id, _maybe_broadcast(changed_ids, changed_ids.count()))
-    ).persist()
-    cleanup.callback(touched.unpersist)
+    touched = persisted_until(
+        rewards.transform(T.rewards_touched_by(ctx.run_id, _maybe_broadcast(changed_ids, changed_ids.count()))),
+        cleanup,
+    )
     batch_transaction_ids = touched.select("transaction_id").where(F.col("transaction_id").isNotNull()).distinct()
     needed = transactions.join(
         _maybe_broadcast(batch_transaction_ids, touched.count()), on="transaction_id", how="left_semi"

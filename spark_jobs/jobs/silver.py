@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -10,7 +11,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
-from spark_jobs.jobs.context import JobContext
+from spark_jobs.jobs.context import JobContext, persisted_until
 from spark_jobs.jobs.metrics import record_metrics
 from spark_jobs.landing_reader import manifests_in_window, read_pages
 from spark_jobs.transforms import silver as T
@@ -28,7 +29,9 @@ SPECS: dict[str, MergeSpec] = {
 }
 
 
-def _checked_records(ctx: JobContext, entity: str, rejection: Callable[[DataFrame], DataFrame], schema: Any) -> tuple:
+def _checked_records(
+    ctx: JobContext, entity: str, rejection: Callable[[DataFrame], DataFrame], schema: Any, cleanup: ExitStack
+) -> tuple:
     source = ctx.options.get("source", "cardapi")
     manifests = manifests_in_window(ctx.spark, ctx.landing_uri, source, entity, ctx.window_start, ctx.window_end)
     pages = read_pages(ctx.spark, ctx.landing_uri, manifests)
@@ -38,9 +41,8 @@ def _checked_records(ctx: JobContext, entity: str, rejection: Callable[[DataFram
         .transform(rejection)
         # Only quarantine reads the raw text: caching it for accepted records would double the cache.
         .withColumn("raw_record", F.when(F.col("reason").isNotNull(), F.col("raw_record")))
-        .persist()
     )
-    return checked, manifests
+    return persisted_until(checked, cleanup), manifests
 
 
 def _reconcile(entity: str, checked: DataFrame, quarantine: DataFrame, manifests: list) -> dict:
@@ -67,30 +69,29 @@ def _entity(
     entity: str,
     rejection: Callable[[DataFrame], DataFrame],
     raw_schema: Any,
-    build: Callable[[DataFrame], dict[str, DataFrame]],
+    build: Callable[[DataFrame, ExitStack], dict[str, DataFrame]],
 ) -> dict[str, Any]:
-    checked, manifests = _checked_records(ctx, entity, rejection, raw_schema)
-    try:
-        quarantine = checked.transform(T.quarantine_rows(entity, ctx.run_id)).persist()
+    """Check, quarantine and merge one entity; its caches are released before the next entity starts."""
+    with ExitStack() as cleanup:
+        checked, manifests = _checked_records(ctx, entity, rejection, raw_schema, cleanup)
+        quarantine = persisted_until(checked.transform(T.quarantine_rows(entity, ctx.run_id)), cleanup)
         metrics = _reconcile(entity, checked, quarantine, manifests)
         q = ctx.delta.merge(quarantine, ctx.table("silver", "quarantine"), QUARANTINE_SPEC)
         metrics["quarantine_inserted"] = q.inserted
-        for name, rows in build(T.accepted(checked)).items():
+        for name, rows in build(T.accepted(checked), cleanup).items():
             result = ctx.delta.merge(rows, ctx.table("silver", name), SPECS[name])
             prefix = "" if name == entity else f"{name}_"
             metrics.update({f"{prefix}inserted": result.inserted, f"{prefix}updated": result.updated})
             if name == entity:
                 # The merge keeps one row per key, so the rows it kept count the duplicates: no extra pass.
                 metrics["duplicates"] = metrics["accepted"] - result.source_rows
-        quarantine.unpersist()
         return metrics
-    finally:
-        checked.unpersist()
 
 
 def run(ctx: JobContext) -> dict[str, Any]:
-    def transactions(valid: DataFrame) -> dict[str, DataFrame]:
-        wide = valid.transform(T.normalised_transactions(ctx.pan_key, ctx.run_id)).persist()
+    def transactions(valid: DataFrame, cleanup: ExitStack) -> dict[str, DataFrame]:
+        # Five tables are cut from the same normalised rows: normalise (HMAC, hashes) once.
+        wide = persisted_until(valid.transform(T.normalised_transactions(ctx.pan_key, ctx.run_id)), cleanup)
         return {
             "transactions": wide.transform(T.silver_transactions),
             "cards": wide.transform(T.silver_cards),
@@ -108,14 +109,14 @@ def run(ctx: JobContext) -> dict[str, Any]:
             "rewards",
             T.with_reward_rejection,
             schemas.RAW_REWARD,
-            lambda valid: {"rewards": valid.transform(T.silver_rewards(ctx.run_id))},
+            lambda valid, _: {"rewards": valid.transform(T.silver_rewards(ctx.run_id))},
         ),
         "plu_rates": _entity(
             ctx,
             "plu_rates",
             T.with_plu_rate_rejection,
             schemas.RAW_PLU_RATE,
-            lambda valid: {"plu_rates": valid.transform(T.silver_plu_rates(ctx.run_id))},
+            lambda valid, _: {"plu_rates": valid.transform(T.silver_plu_rates(ctx.run_id))},
         ),
     }
     record_metrics(ctx, "silver", metrics)

@@ -110,11 +110,13 @@ def test_daily_batches_in_any_order_give_the_same_tables_as_one_batch(tmp_path, 
     assert not bool(gold.loc["perk", "transaction_found"])
 
 
-def test_the_same_batch_twice_writes_no_new_data_files(one_batch):
+def test_the_same_batch_twice_writes_no_new_data_files(one_batch, spark):
     tmp_path = one_batch[0]
     versions = {t: DeltaTable(str(tmp_path / "lake" / t)).version() for t in TABLES}
     before = snapshot(tmp_path / "lake")
+    cached_before = spark.sparkContext._jsc.getPersistentRDDs().size()
     second = run(tmp_path, D0, D0 + 3 * DAY, "second")
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached_before  # every cache the jobs made is released
     # Asserted on Delta history: no table got a new version, so no data file was added or rewritten.
     assert {t: DeltaTable(str(tmp_path / "lake" / t)).version() for t in TABLES} == versions
     assert snapshot(tmp_path / "lake") == before
