@@ -11,9 +11,15 @@ def get_spark(app_name: str = "cardlake", master: str | None = None) -> SparkSes
     """The active session, or a new one tuned for a small local machine.
 
     Under spark-submit or EMR the master and resources come from the submitter, so only the settings that
-    make results reproducible (UTC session time zone) are forced here.
+    make results reproducible (UTC session time zone) and the jobs' cache format are forced here.
     """
-    builder = SparkSession.builder.appName(app_name).config("spark.sql.session.timeZone", "UTC")
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        # A job's caches live for one entity and are read a few times: compressing them cost more than it saved
+        # (building the normalised transactions cache took 21 s compressed, 10 s plain, at 1.9M rows).
+        .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
+    )
     if master or (
         not os.environ.get("SPARK_ENV_LOADED") and "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", "")
     ):
