@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -73,19 +73,20 @@ class MergeSpec:
     def latest_per_key(self, df: DataFrame) -> DataFrame:
         """One row per key: the newest version (then the largest tiebreak), the same rule the merge applies.
 
-        A hash aggregate of `max(struct(version, tiebreak, row))`, not a window: it combines map-side, so a batch
-        with many rows per key (cards, merchants seen on every transaction) shuffles one row per key and task.
-        A null version sorts lowest, as in the merge; remaining ties resolve by the row's content.
+        A window ranks each key's rows; a null version ranks lowest, as in the merge, and remaining ties resolve
+        by the row's content, so the pick never depends on arrival order. Not `max(struct(...))`: with string
+        fields its buffer is not fixed-width, so Spark plans a sort aggregate that sorts every row on both sides
+        of the shuffle (rewards, 3.6M rows: 4.45 s against 3.70 s per million). Batches with many rows per key
+        are collapsed by the caller first (silver's dimensions), so combining map-side bought nothing.
         """
         if self.source_unique:
             return df
         order = [self.compare_column] if self.version_column is None else [self.version_column]
         if self.version_column is not None and self.tiebreak_column:
             order.append(self.tiebreak_column)
-        values = [c for c in df.columns if c not in self.keys]
-        packed = F.struct(*[F.col(c).alias(f"_order{i}") for i, c in enumerate(order)], *[F.col(c) for c in values])
-        latest = df.groupBy(*self.keys).agg(F.max(packed).alias("_latest"))
-        return latest.select(*[F.col(c) if c in self.keys else F.col(f"_latest.{c}").alias(c) for c in df.columns])
+        rest = [c for c in df.columns if c not in self.keys and c not in order]
+        ranking = Window.partitionBy(*self.keys).orderBy(*[F.col(c).desc_nulls_last() for c in [*order, *rest]])
+        return df.withColumn("_rank", F.row_number().over(ranking)).where(F.col("_rank") == 1).drop("_rank")
 
 
 def _sql_literal(value: Any) -> str:

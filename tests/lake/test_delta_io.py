@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from chispa import assert_df_equality
 from deltalake import DeltaTable
 
 from spark_jobs.delta_io import DuplicateKeysError, MergeSpec, get_delta_io
@@ -57,6 +58,23 @@ def test_the_source_is_deduplicated_per_key_before_merging(spark, delta, tmp_pat
     assert result.inserted == 1
     assert content(spark, delta, uri) == [("a", "new")]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]  # the staged batch is cleaned up
+
+
+def test_latest_per_key_ranks_newest_then_tiebreak_then_content_and_null_versions_last(spark):
+    batch = [
+        ("a", "2025-06", "old", T1, "9"),
+        ("a", "2025-06", "new", T2, "1"),
+        ("a", "2025-06", "undated", None, "z"),
+        ("b", "2025-06", "low", T1, "1"),
+        ("b", "2025-06", "high", T1, "2"),
+        ("c", "2025-06", "x", T1, "5"),
+        ("c", "2025-06", "y", T1, "5"),  # the same version and tiebreak: the content decides
+        ("d", "2025-06", "only", None, "0"),
+    ]
+    expected = rows(spark, batch[1], batch[4], batch[6], batch[7])
+    for order in (batch, batch[::-1], batch[3:] + batch[:3]):
+        picked = SPEC.latest_per_key(rows(spark, *order))
+        assert_df_equality(picked, expected, ignore_row_order=True)
 
 
 def test_merging_the_same_batch_twice_adds_no_table_version(spark, delta, tmp_path):
