@@ -1,5 +1,8 @@
 """delta-rs engine: Spark computes and stages Parquet, delta-rs commits to the Delta log.
 
+A new unpartitioned table skips the staging: Spark's Parquet is written in place and delta-rs commits a log
+over it. Everything else (merges, new partitioned tables, overwrites) is staged and written by delta-rs.
+
 Used wherever the delta-spark jars are absent (no Maven here). Spark reads the table through its active files,
 which is exact while the table has no deletion vectors or column mapping; `read` refuses tables that have them.
 """
@@ -13,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, convert_to_deltalake, write_deltalake
 from pyarrow import fs as pafs
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -66,18 +69,51 @@ class DeltaRsIO(DeltaIO):
         df.write.mode("overwrite").parquet(staging)
         return staging
 
-    def _cleanup(self, staging: str) -> None:
-        """Remove the staged batch, and the staging folder once it is empty (local folders and S3 alike)."""
-        filesystem, path = pafs.FileSystem.from_uri(staging)
+    def _delete_dir(self, uri: str) -> None:
+        filesystem, path = pafs.FileSystem.from_uri(uri)
         with contextlib.suppress(FileNotFoundError):
             filesystem.delete_dir(path)
+
+    def _cleanup(self, staging: str) -> None:
+        """Remove the staged batch, and the staging folder once it is empty (local folders and S3 alike)."""
+        self._delete_dir(staging)
+        filesystem, path = pafs.FileSystem.from_uri(staging)
         parent = path.rsplit("/", 1)[0]
         if not filesystem.get_file_info(pafs.FileSelector(parent, allow_not_found=True)):
             with contextlib.suppress(FileNotFoundError, OSError):
                 filesystem.delete_dir(parent)
 
+    def _create(self, batch: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
+        """A new unpartitioned table: Spark writes the batch's Parquet in place and delta-rs commits a log over
+        those files (CONVERT), so it is written once instead of staged and rewritten (gold's first load, 1.9M
+        rows: 4 s less).
+
+        Partitioned tables are still staged: writing their partitions from Spark costs more than the rewrite
+        saves, whether Spark sorts the batch by partition (+16 s at 1.9M transactions) or keeps a file open per
+        partition (+11 s). Files without a committed log (an empty batch, refused keys, a failed commit) are
+        removed again.
+        """
+        batch.sparkSession.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        batch.write.mode("overwrite").parquet(table_uri)
+        committed = False
+        try:
+            dataset = ds.dataset(table_uri, format="parquet")
+            rows = dataset.count_rows()
+            if rows == 0:
+                return MergeResult(table_uri, 0)
+            if spec.source_unique:
+                _check_unique_keys(dataset, table_uri, spec, rows)
+            convert_to_deltalake(table_uri, storage_options=self.storage_options)
+            committed = True
+            return MergeResult(table_uri, rows, inserted=rows, version=self.version(table_uri))
+        finally:
+            if not committed:
+                self._delete_dir(table_uri)
+
     def merge(self, df: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
         batch = spec.latest_per_key(df)
+        if not spec.partition_by and not self.exists(table_uri):
+            return self._create(batch, table_uri, spec)
         staging = self._stage(batch, table_uri)
         try:
             dataset = ds.dataset(staging, format="parquet")

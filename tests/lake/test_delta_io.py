@@ -119,8 +119,13 @@ def test_an_unknown_engine_is_a_clear_error(spark):
         get_delta_io("delta-foo", spark)
 
 
-def test_a_batch_declared_unique_skips_dedup_but_duplicate_keys_are_refused(spark, delta, tmp_path):
-    unique = MergeSpec(keys=("id",), partition_by=("month",), source_unique=True)
+# A new partitioned table is staged and written by delta-rs; a new unpartitioned one is Spark's Parquet in place.
+PARTITIONINGS = pytest.mark.parametrize("partition_by", [("month",), ()], ids=["partitioned", "unpartitioned"])
+
+
+@PARTITIONINGS
+def test_a_batch_declared_unique_skips_dedup_but_duplicate_keys_are_refused(spark, delta, tmp_path, partition_by):
+    unique = MergeSpec(keys=("id",), partition_by=partition_by, source_unique=True)
     uri = str(tmp_path / "t")
     result = delta.merge(rows(spark, ("a", "2025-06", "v1", T1, "1"), ("b", "2025-06", "b1", T1, "2")), uri, unique)
     assert result.inserted == 2
@@ -132,18 +137,22 @@ def test_a_batch_declared_unique_skips_dedup_but_duplicate_keys_are_refused(spar
     assert not (tmp_path / "new").exists()  # the refused first write left no files behind
 
 
-def test_a_first_write_is_a_delta_table_with_every_row_and_an_empty_batch_creates_none(spark, tmp_path):
+@PARTITIONINGS
+def test_a_first_write_is_a_delta_table_with_every_row_and_an_empty_batch_creates_none(spark, tmp_path, partition_by):
     delta = get_delta_io("delta-rs", spark)
+    spec = MergeSpec(keys=("id",), partition_by=partition_by)
     uri = str(tmp_path / "t")
     batch = rows(spark, ("a", "2025-06", "v", T1, "1"), ("b", None, "w", T1, "2"), ("c", "2025-07", "x", T2, "3"))
-    assert delta.merge(batch, uri, SPEC).inserted == 3
+    assert delta.merge(batch, uri, spec).inserted == 3
     table = DeltaTable(uri)
-    assert (table.version(), table.metadata().partition_columns) == (0, ["month"])
+    assert (table.version(), table.metadata().partition_columns) == (0, list(partition_by))
+    assert [f.name for f in table.schema().fields] == [f.name for f in batch.schema.fields]
     assert sorted((r["id"], r["month"]) for r in delta.read(spark, uri).collect()) == [
         ("a", "2025-06"), ("b", None), ("c", "2025-07")
     ]  # fmt: skip
-    assert delta.merge(rows(spark, ("a", "2025-06", "v", T1, "1")), uri, SPEC).changed == 0
+    assert delta.merge(rows(spark, ("a", "2025-06", "v", T1, "1")), uri, spec).changed == 0
+    assert delta.merge(rows(spark, ("a", "2025-06", "v2", T2, "1")), uri, spec).updated == 1
 
     empty = str(tmp_path / "empty")
-    assert delta.merge(spark.createDataFrame([], SCHEMA), empty, SPEC).source_rows == 0
+    assert delta.merge(spark.createDataFrame([], SCHEMA), empty, spec).source_rows == 0
     assert not delta.exists(empty) and not (tmp_path / "empty").exists()
