@@ -1,6 +1,6 @@
 """Lake benchmark (issue #5): silver + gold on local Spark beside a DuckDB reference, and a daily batch.
 
-    .venv/bin/python bench/bench_lake.py [--cards 1000 --start 2024-01-01 --end 2026-01-01]
+    .venv/bin/python bench/bench_lake.py [--cards 1000 --start 2024-01-01 --end 2026-01-01] [--rounds 3]
                                          [--workdir $TMPDIR/cardlake-bench] [--scale small]
 
 Builds (once, cached in the workdir) a landing zone of the simulator's transactions, rewards and PLU rates in
@@ -9,6 +9,8 @@ the contract layout (bench/lake_landing.py), then measures, each as a cold child
   2. `spark-submit spark_jobs/main.py --job silver,gold` on the same pages, into an empty lake;
   3. the last day as a one-day batch into the lake of (1);
   4. the same one-day batch into an empty lake.
+(1) and (2) run `--rounds` times, interleaved and alternating which goes first, because this machine's speed
+drifts by up to 20 % between runs; the goal compares their medians, and every round is reported.
 Goals: (2) within 3x of (1); (3) within 1.5x of (4). Peak RSS is the child's ru_maxrss (the largest single
 process of its tree: the driver JVM or the Python driver with delta-rs) and a sampled sum over the tree.
 Writes bench/results/lake.json (full scale) or <workdir>/lake.json (--scale small) and prints a table.
@@ -252,6 +254,11 @@ def portable(command: list[str], workdir: Path) -> str:
     return " ".join(command).replace(str(workdir), "<workdir>").replace(f"{ROOT}/", "")
 
 
+def median_run(measurements: list[Measurement]) -> Measurement:
+    """The run with the median time (the lower middle one for an even count)."""
+    return sorted(measurements, key=lambda m: m.seconds)[(len(measurements) - 1) // 2]
+
+
 def build_report(
     args: argparse.Namespace,
     command_line: str,
@@ -259,6 +266,7 @@ def build_report(
     landing: dict,
     landing_s: float,
     runs: dict[str, Measurement],
+    rounds: list[dict[str, Measurement]],
     check: dict[str, dict],
 ) -> dict[str, Any]:
     counts = landing["counts"]
@@ -284,7 +292,17 @@ def build_report(
     rows["duckdb_full"]["step_seconds"] = runs["duckdb_full"].details["metrics"]["timings_s"]
     spark_ratio = runs["spark_full"].seconds / runs["duckdb_full"].seconds
     daily_ratio = runs["spark_daily_into_full_lake"].seconds / runs["spark_daily_into_empty_lake"].seconds
-    loaded = max(m.load_average_at_start for m in runs.values()) > (info["nproc"] or 1)
+    round_rows = [
+        {
+            "first": next(iter(r)),
+            "duckdb_full_s": r["duckdb_full"].seconds,
+            "spark_full_s": r["spark_full"].seconds,
+            "ratio": round(r["spark_full"].seconds / r["duckdb_full"].seconds, 2),
+        }
+        for r in rounds
+    ]
+    measured = [*runs.values(), *(m for r in rounds for m in r.values())]
+    loaded = max(m.load_average_at_start for m in measured) > (info["nproc"] or 1)
     return {
         "benchmark": "lake",
         "command": ".venv/bin/python " + command_line.strip(),
@@ -293,11 +311,14 @@ def build_report(
         "note": "load average above nproc during a run: the times are upper bounds" if loaded else "quiet machine",
         "landing": {**landing, "build_seconds": landing_s},
         "runs": rows,
+        "rounds": round_rows,
         "goals": {
             "spark_vs_duckdb": {
                 "ratio": round(spark_ratio, 2),
                 "goal": GOAL_SPARK_VS_DUCKDB,
                 "met": spark_ratio <= GOAL_SPARK_VS_DUCKDB,
+                "method": f"median Spark run / median DuckDB run over {len(rounds)} interleaved rounds",
+                "round_ratios": [r["ratio"] for r in round_rows],
             },
             "daily_into_full_vs_empty": {
                 "ratio": round(daily_ratio, 2),
@@ -321,6 +342,10 @@ def print_table(report: dict[str, Any]) -> None:
             f"{name:<30}{r['seconds']:>9.1f}{r['records']:>11}{r['records_per_s']:>9}"
             f"{r['max_rss_mb']:>11.0f}{r['tree_rss_peak_mb']:>9.0f}{r['load_average_at_start']:>7.1f}"
         )
+    print("full runs by round (" + report["goals"]["spark_vs_duckdb"]["method"] + "):")
+    for i, r in enumerate(report["rounds"], 1):
+        duck, spark = r["duckdb_full_s"], r["spark_full_s"]
+        print(f"  {i}. {r['first']:<12} first: DuckDB {duck:6.1f} s, Spark {spark:6.1f} s, {r['ratio']}x")
     for goal, g in report["goals"].items():
         print(f"{goal}: {g['ratio']}x (goal <= {g['goal']}x) {'MET' if g['met'] else 'MISSED'}")
     print("Spark vs DuckDB counts on the same pages:")
@@ -356,6 +381,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", choices=("full", "small"), default="full", help="small: 100 cards x 2 months")
     parser.add_argument("--malformed-rate", type=float, default=0.001, help="share of extra malformed records")
     parser.add_argument("--driver-memory", default="6g")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved DuckDB/Spark full runs; medians compared")
     args = parser.parse_args(argv)
     if args.scale == "small":
         args.cards, args.end = (
@@ -391,11 +417,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "CARDLAKE_PAN_TOKEN_KEY": secrets.token_hex(32),
     }
     lake, empty_lake = args.workdir / "lake", args.workdir / "lake-daily-empty"
-    runs: dict[str, Measurement] = {}
-    runs["duckdb_full"] = run_duckdb(landing_dir, args.workdir / "duckdb", start, daily, env, args)
-    print(f"duckdb_full: {runs['duckdb_full'].seconds} s", flush=True)
-    runs["spark_full"] = run_spark("spark_full", landing_dir, lake, start, daily, env, args)
-    print(f"spark_full: {runs['spark_full'].seconds} s", flush=True)
+    full_runs = {
+        "duckdb_full": lambda: run_duckdb(landing_dir, args.workdir / "duckdb", start, daily, env, args),
+        "spark_full": lambda: run_spark("spark_full", landing_dir, lake, start, daily, env, args),
+    }
+    rounds: list[dict[str, Measurement]] = []
+    for number in range(args.rounds):
+        order = list(full_runs) if number % 2 == 0 else list(full_runs)[::-1]
+        rounds.append({})
+        for name in order:
+            rounds[-1][name] = full_runs[name]()
+            print(f"round {number + 1} {name}: {rounds[-1][name].seconds} s", flush=True)
+    runs: dict[str, Measurement] = {name: median_run([r[name] for r in rounds]) for name in full_runs}
     spark_side = spark_counts(lake, runs["spark_full"].details["silver_metrics"])  # before the daily batch
     duck_side = duckdb_counts(runs["duckdb_full"].details["metrics"])
     check = {
@@ -406,7 +439,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         runs[name] = run_spark(name, landing_dir, target_lake, daily, end, env, args)
         print(f"{name}: {runs[name].seconds} s", flush=True)
 
-    report = build_report(args, command_line, info, landing, landing_s, runs, check)
+    report = build_report(args, command_line, info, landing, landing_s, runs, rounds, check)
     print_table(report)
     target = ROOT / "bench" / "results" / "lake.json" if args.scale == "full" else args.workdir / "lake.json"
     target.parent.mkdir(parents=True, exist_ok=True)
