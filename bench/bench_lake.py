@@ -157,9 +157,9 @@ _STAGE_LINE = re.compile(r"(?:ResultStage|ShuffleMapStage) \d+ \((\w+) at (\S+)\
 def spark_log_profile(log_path: Path) -> dict[str, Any]:
     """Where a run's time went, from the driver log (the Spark UI is off): Spark stages by action and call site.
 
-    `parquet` jobs are the delta-rs engine's staging writes (dedup window + Parquet); `first`/`count` are the
-    reconciliation actions; the remainder (outside_spark_stages_s) is JVM start, planning, delta-rs
-    commits and merges, and Python.
+    `parquet` jobs are the delta-rs engine's Parquet writes, staged or in place (dedup window + Parquet);
+    `first`/`count` are the reconciliation actions; the remainder (outside_spark_stages_s) is JVM start,
+    planning, delta-rs commits and merges, and Python.
     """
     by_action: dict[str, float] = {}
     stages = 0
