@@ -64,9 +64,7 @@ class DeltaRsIO(DeltaIO):
     def _stage(self, df: DataFrame, table_uri: str) -> str:
         """Write the batch as Parquet beside the table, so delta-rs streams it without collecting to the driver."""
         staging = f"{table_uri.rstrip('/')}_staging/{uuid.uuid4().hex}"
-        spark = df.sparkSession
-        spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        df.write.mode("overwrite").parquet(staging)
+        _write_parquet(df, staging)
         return staging
 
     def _delete_dir(self, uri: str) -> None:
@@ -93,8 +91,7 @@ class DeltaRsIO(DeltaIO):
         partition (+11 s). Files without a committed log (an empty batch, refused keys, a failed commit) are
         removed again.
         """
-        batch.sparkSession.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        batch.write.mode("overwrite").parquet(table_uri)
+        _write_parquet(batch, table_uri)
         committed = False
         try:
             dataset = ds.dataset(table_uri, format="parquet")
@@ -198,6 +195,12 @@ class DeltaRsIO(DeltaIO):
 
     def version(self, table_uri: str) -> int | None:
         return self._table(table_uri).version() if self.exists(table_uri) else None
+
+
+def _write_parquet(df: DataFrame, uri: str) -> None:
+    """Spark's Parquet as delta-rs reads it: timestamps as microseconds (Spark's default INT96 is legacy)."""
+    df.sparkSession.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    df.write.mode("overwrite").parquet(uri)
 
 
 def _check_unique_keys(dataset: ds.Dataset, table_uri: str, spec: MergeSpec, rows: int) -> None:
