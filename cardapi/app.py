@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -24,6 +24,7 @@ from cardapi.models import (
     TransactionPage,
 )
 from cardapi.source import Simulator, build_simulator
+from contracts.api import ENTITY_PATHS, HEALTH_PATH, LOGIN_PATH, REFRESH_PATH
 
 # module level: FastAPI resolves these annotations by name (postponed evaluation)
 Limit = Annotated[int, Query(ge=1, le=5000, description="Page size")]
@@ -57,13 +58,15 @@ def create_app(config: SimulatorConfig) -> FastAPI:
     app.state.simulator = sim
     app.state.tokens = tokens
 
-    unauthorized = {401: {"model": ErrorResponse, "description": "Missing, malformed, wrong or expired token"}}
+    unauthorized: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorResponse, "description": "Missing, malformed, wrong or expired token"}
+    }
 
-    @app.get("/health", include_in_schema=False)
+    @app.get(HEALTH_PATH, include_in_schema=False)
     def health() -> dict:
         return {"status": "ok"}
 
-    @app.post("/auth/login", response_model=LoginResponse, responses={401: {"model": ErrorResponse}})
+    @app.post(LOGIN_PATH, response_model=LoginResponse, responses={401: {"model": ErrorResponse}})
     def login(body: LoginRequest) -> LoginResponse:
         try:
             id_token, refresh = tokens.login(body.email, body.password, body.totp, body.clientId)
@@ -71,7 +74,7 @@ def create_app(config: SimulatorConfig) -> FastAPI:
             raise HTTPException(401, str(exc)) from exc
         return LoginResponse(id_token=id_token, refresh_token=refresh, expires_in=tokens.ttl_seconds)
 
-    @app.post("/auth/refresh-token", response_model=RefreshResponse, responses={401: {"model": ErrorResponse}})
+    @app.post(REFRESH_PATH, response_model=RefreshResponse, responses={401: {"model": ErrorResponse}})
     def refresh(body: RefreshRequest) -> RefreshResponse:
         try:
             id_token = tokens.refresh(body.clientId, body.refreshToken)
@@ -119,7 +122,7 @@ def create_app(config: SimulatorConfig) -> FastAPI:
         return page_body(items, page, limit)
 
     @app.get(
-        "/transactions",
+        ENTITY_PATHS["transactions"],
         responses={200: {"model": TransactionPage}, **unauthorized},
         dependencies=[Depends(require_token)],
     )
@@ -130,7 +133,9 @@ def create_app(config: SimulatorConfig) -> FastAPI:
         return await serve_page("transactions", request, limit, page, start, end)
 
     @app.get(
-        "/v3/rewards", responses={200: {"model": RewardPage}, **unauthorized}, dependencies=[Depends(require_token)]
+        ENTITY_PATHS["rewards"],
+        responses={200: {"model": RewardPage}, **unauthorized},
+        dependencies=[Depends(require_token)],
     )
     async def rewards(
         request: Request, limit: Limit = 500, page: Page = 1, start: From = None, end: To = None
@@ -139,7 +144,9 @@ def create_app(config: SimulatorConfig) -> FastAPI:
         return await serve_page("rewards", request, limit, page, start, end)
 
     @app.get(
-        "/rates/plu", responses={200: {"model": PluRatePage}, **unauthorized}, dependencies=[Depends(require_token)]
+        ENTITY_PATHS["plu_rates"],
+        responses={200: {"model": PluRatePage}, **unauthorized},
+        dependencies=[Depends(require_token)],
     )
     async def plu_rates(
         request: Request, limit: Limit = 500, page: Page = 1, start: From = None, end: To = None

@@ -1,0 +1,272 @@
+"""The Spark jobs' interface (docs/contracts.md section 4): names, typed options, and the argument list.
+
+    spark-submit spark_jobs/main.py --job silver,gold --landing-uri URI --lake-uri URI \
+        --window-start 2025-06-01T00:00:00Z --window-end 2025-07-01T00:00:00Z --run-id ID \
+        [--delta-engine delta-rs|delta-spark] [--source cardapi] [--options JSON] [--pan-key-secret-id ARN]
+
+A runner builds a `JobRequest` and writes it with `to_argv`; `spark_jobs/main.py` reads it back with
+`JobRequest.from_argv`, once. Options are one frozen dataclass per job: a misspelt option or a value of the
+wrong type fails where the request is built (at submit time), naming the job, the option and the known ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import types
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from contracts.landing import DEFAULT_SOURCE, Window, iso, parse_iso
+
+JobName = Literal["silver", "gold", "features", "score", "star", "export"]
+# The batch chain, in the order every run executes it.
+JOBS: tuple[JobName, ...] = get_args(JobName)
+DeltaEngine = Literal["delta-rs", "delta-spark"]
+DELTA_ENGINES: tuple[DeltaEngine, ...] = get_args(DeltaEngine)
+ScoreSelection = Literal["changed", "window"]
+# The PAN token key reaches a job through this environment variable (local runners) or Secrets Manager (EMR),
+# never through an argument.
+PAN_KEY_ENV = "CARDLAKE_PAN_TOKEN_KEY"
+
+
+@dataclass(frozen=True)
+class LocalSpark:
+    """How a session started in this process runs; under spark-submit or EMR the submitter decides instead."""
+
+    master: str = "local[2]"
+    # Spark's default of 200 shuffle partitions is mostly task overhead on a small local batch.
+    shuffle_partitions: int = 4
+    driver_memory: str = "4g"
+    log_level: str = "ERROR"  # Spark's WARN chatter buries the messages a person should read
+
+
+class JobOptionsError(ValueError):
+    """A job option that no job knows, or a value of the wrong type: the message names both."""
+
+
+@dataclass(frozen=True)
+class SilverOptions:
+    """Silver takes no options: what it reads is the window's manifests."""
+
+
+@dataclass(frozen=True)
+class GoldOptions:
+    """Gold takes no options: it re-resolves every reward the run touched."""
+
+
+@dataclass(frozen=True)
+class FeaturesOptions:
+    full_refresh: bool = False  # recompute every card, e.g. after a silver dimension was corrected
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    model_uri: str | None = None  # a model version folder; None: the registry's LATEST under models_root
+    models_root: str | None = None  # None: <lake>/models
+    threshold: float | None = None  # None: the threshold the model was trained with
+    select: ScoreSelection = "changed"  # "window": every feature row with transaction_ts in the window
+    now: datetime | None = None  # first_seen_at of new alerts; None: the wall clock
+
+    def __post_init__(self) -> None:
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise JobOptionsError(f"score.threshold must be between 0 and 1, got {self.threshold}")
+
+
+@dataclass(frozen=True)
+class StarOptions:
+    full_refresh: bool = False  # rebuild every star table from all of silver
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    exports_uri: str | None = None  # None: <lake>/exports
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """The options of every job of a request; each field is named after its job."""
+
+    silver: SilverOptions = field(default_factory=SilverOptions)
+    gold: GoldOptions = field(default_factory=GoldOptions)
+    features: FeaturesOptions = field(default_factory=FeaturesOptions)
+    score: ScoreOptions = field(default_factory=ScoreOptions)
+    star: StarOptions = field(default_factory=StarOptions)
+    export: ExportOptions = field(default_factory=ExportOptions)
+
+    def for_job(self, job: JobName) -> Any:
+        return getattr(self, job)
+
+    def to_json(self) -> str:
+        """Only the options that differ from their defaults, so the argument list stays short and readable."""
+        changed: dict[str, dict[str, Any]] = {}
+        for job in JOBS:
+            options = self.for_job(job)
+            default = type(options)()
+            values = {
+                f.name: _jsonable(getattr(options, f.name))
+                for f in dataclasses.fields(options)
+                if getattr(options, f.name) != getattr(default, f.name)
+            }
+            if values:
+                changed[job] = values
+        return json.dumps(changed, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any]) -> JobOptions:
+        """Strict: an unknown job or option, or a value of the wrong type, raises JobOptionsError."""
+        if not isinstance(mapping, dict):
+            raise JobOptionsError(f"job options must be an object keyed by job name, got {type(mapping).__name__}")
+        unknown_jobs = sorted(set(mapping) - set(JOBS))
+        if unknown_jobs:
+            raise JobOptionsError(f"options for unknown job(s) {', '.join(unknown_jobs)}; jobs: {', '.join(JOBS)}")
+        values = {job: _options_of(job, _OPTION_CLASSES[job], raw) for job, raw in mapping.items()}
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> JobOptions:
+        try:
+            mapping = json.loads(text) if text else {}
+        except json.JSONDecodeError as exc:
+            raise JobOptionsError(f"--options is not valid JSON: {exc}") from exc
+        return cls.from_mapping(mapping)
+
+
+_OPTION_CLASSES: dict[str, type] = {
+    "silver": SilverOptions,
+    "gold": GoldOptions,
+    "features": FeaturesOptions,
+    "score": ScoreOptions,
+    "star": StarOptions,
+    "export": ExportOptions,
+}
+
+
+def _options_of(job: str, options_class: type, raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise JobOptionsError(f"options of job {job!r} must be an object, got {raw!r}")
+    hints = get_type_hints(options_class)
+    known = [f.name for f in dataclasses.fields(options_class)]
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        choices = ", ".join(known) if known else "none"
+        raise JobOptionsError(f"job {job!r} has no option {', '.join(map(repr, unknown))}; its options: {choices}")
+    return options_class(**{name: _typed(f"{job}.{name}", value, hints[name]) for name, value in raw.items()})
+
+
+def _typed(name: str, value: Any, hint: Any) -> Any:
+    """`value` checked against (and, for times, parsed into) the option's annotated type."""
+    options = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return None
+        if get_origin(option) is Literal and value in get_args(option):
+            return value
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+        if option is datetime and isinstance(value, str):
+            try:
+                return parse_iso(value)
+            except ValueError:
+                continue
+    raise JobOptionsError(f"option {name} expects {_describe(hint)}, got {value!r}")
+
+
+def _describe(hint: Any) -> str:
+    options = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
+    names = []
+    for option in options:
+        if get_origin(option) is Literal:
+            names.append(" or ".join(map(repr, get_args(option))))
+        else:
+            names.append("null" if option is type(None) else getattr(option, "__name__", str(option)))
+    return " or ".join(names)
+
+
+def _jsonable(value: Any) -> Any:
+    return iso(value) if isinstance(value, datetime) else value
+
+
+def check_jobs(jobs: tuple[str, ...]) -> tuple[JobName, ...]:
+    if not jobs:
+        raise ValueError("a job request needs at least one job")
+    unknown = [job for job in jobs if job not in JOBS]
+    if unknown:
+        raise ValueError(f"unknown job(s) {', '.join(unknown)}; choose from {', '.join(JOBS)}")
+    return jobs  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One Spark application running `jobs` in order for one window of the landing zone."""
+
+    jobs: tuple[JobName, ...]
+    landing_uri: str
+    lake_uri: str
+    window: Window
+    run_id: str
+    delta_engine: DeltaEngine = "delta-rs"
+    source: str = DEFAULT_SOURCE
+    options: JobOptions = field(default_factory=JobOptions)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "jobs", check_jobs(tuple(self.jobs)))
+        if self.delta_engine not in DELTA_ENGINES:
+            raise ValueError(f"delta_engine must be one of {', '.join(DELTA_ENGINES)}, got {self.delta_engine!r}")
+        if not self.run_id:
+            raise ValueError("run_id must not be empty")
+
+    def to_argv(self, pan_key_secret_id: str | None = None) -> list[str]:
+        """The arguments of spark_jobs/main.py (the PAN key itself is never one of them)."""
+        argv = [
+            "--job", ",".join(self.jobs),
+            "--landing-uri", self.landing_uri,
+            "--lake-uri", self.lake_uri,
+            "--window-start", iso(self.window.start),
+            "--window-end", iso(self.window.end),
+            "--run-id", self.run_id,
+            "--delta-engine", self.delta_engine,
+            "--source", self.source,
+        ]  # fmt: skip
+        options = self.options.to_json()
+        if options != "{}":
+            argv += ["--options", options]
+        if pan_key_secret_id:
+            argv += ["--pan-key-secret-id", pan_key_secret_id]
+        return argv
+
+    @classmethod
+    def from_argv(cls, argv: list[str]) -> tuple[JobRequest, str | None]:
+        """(request, PAN key secret id); a bad argument exits with argparse's usage message."""
+        parser = argparse.ArgumentParser(prog="spark_jobs/main.py", description="Run cardlake's Spark jobs.")
+        parser.add_argument("--job", required=True, help=f"comma-separated, run in order; any of {', '.join(JOBS)}")
+        parser.add_argument("--landing-uri", required=True)
+        parser.add_argument("--lake-uri", required=True)
+        parser.add_argument("--window-start", required=True, type=parse_iso)
+        parser.add_argument("--window-end", required=True, type=parse_iso)
+        parser.add_argument("--run-id", required=True)
+        parser.add_argument("--delta-engine", default="delta-rs", choices=DELTA_ENGINES)
+        parser.add_argument("--source", default=DEFAULT_SOURCE)
+        parser.add_argument("--options", default="{}", help='JSON keyed by job, e.g. {"score": {"threshold": 0.7}}')
+        parser.add_argument("--pan-key-secret-id", default=None, help="Secrets Manager id of the PAN token key (EMR)")
+        args = parser.parse_args(argv)
+        try:
+            request = cls(
+                jobs=tuple(args.job.split(",")),
+                landing_uri=args.landing_uri,
+                lake_uri=args.lake_uri,
+                window=Window(args.window_start, args.window_end),
+                run_id=args.run_id,
+                delta_engine=args.delta_engine,
+                source=args.source,
+                options=JobOptions.from_json(args.options),
+            )
+        except ValueError as problem:
+            parser.error(str(problem))
+        return request, args.pan_key_secret_id

@@ -1,0 +1,36 @@
+"""Names that deployments share (docs/contracts.md section 5): Prefect block documents, work pools, artifacts,
+and the kinds a setting may name. `infra/`, `prefect.yaml`, the block registration and the code read them here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+# Prefect block documents.
+CARD_API_CREDENTIALS_BLOCK = "cardapi-credentials"
+EMR_BLOCK = "cardlake-emr"
+WAREHOUSE_BLOCK = "cardlake-warehouse"
+LANDING_BLOCK = "cardlake-landing"
+RESULTS_BLOCK = "cardlake-results"
+PAN_TOKEN_KEY_BLOCK = "pan-token-key"
+
+# Prefect work pools (one per place flows run).
+LOCAL_WORK_POOL = "cardlake-local"
+ECS_WORK_POOL = "cardlake-ecs"
+
+# Prefect artifacts every pipeline run publishes (keys must match ^[a-z0-9-]*$).
+RUN_SUMMARY_ARTIFACT = "cardlake-run-summary"
+ROWS_PER_STAGE_ARTIFACT = "cardlake-rows-per-stage"
+
+# What each setting may name; each kind is one implementation of one interface.
+SourceKind = Literal["simulator", "card-api"]
+LandingKind = Literal["local", "s3"]
+SparkRunnerKind = Literal["local-submit", "local-session", "emr-serverless"]
+WarehouseKind = Literal["duckdb", "postgres", "redshift"]
+SOURCE_KINDS: tuple[SourceKind, ...] = get_args(SourceKind)
+LANDING_KINDS: tuple[LandingKind, ...] = get_args(LandingKind)
+SPARK_RUNNERS: tuple[SparkRunnerKind, ...] = get_args(SparkRunnerKind)
+WAREHOUSE_KINDS: tuple[WarehouseKind, ...] = get_args(WarehouseKind)
+
+# The read-only role BI tools (Looker Studio, the dashboard) connect as.
+BI_ROLE = "cardlake_bi"
