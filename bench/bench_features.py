@@ -37,8 +37,6 @@ from pyspark.sql import functions as F
 
 from cardapi.config import SimulatorConfig
 from cardapi.expected import raw_records
-from cardlake.devdata import KAGGLE_HEAD as KAGGLE_HEAD_FILE
-from cardlake.devdata import shared_file
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.fraud.evaluation import at_threshold
@@ -49,6 +47,8 @@ from spark_jobs.fraud.training import TrainedModel, train
 from spark_jobs.session import get_spark
 from spark_jobs.transforms import silver as T
 from spark_jobs.transforms.features import category_amount_reference, transaction_features
+from tests.devdata import KAGGLE_HEAD as KAGGLE_HEAD_FILE
+from tests.devdata import shared_file
 
 KAGGLE_HEAD = shared_file(KAGGLE_HEAD_FILE)
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"

@@ -19,6 +19,7 @@ Writes bench/results/lake.json (full scale) or <workdir>/lake.json (--scale smal
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -38,8 +39,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
 
 from lake_landing import LandingSpec, build_landing  # noqa: E402
+
+from contracts.results import JobResult  # noqa: E402
 
 GOAL_SPARK_VS_DUCKDB = 3.0
 GOAL_DAILY_VS_EMPTY = 1.5
@@ -119,19 +123,19 @@ def _iso(moment: datetime) -> str:
 
 def spark_command(landing: Path, lake: Path, start: datetime, end: datetime, run_id: str, memory: str) -> list[str]:
     """Exactly the spark-submit line the pipeline's local runner builds (same Spark settings), plus memory."""
-    from cardlake.settings import Settings
-    from cardlake.spark_runner import SparkJobRequest
-    from cardlake.spark_runner.local import LocalSubmitRunner
+    from pydantic import SecretStr
 
-    runner = LocalSubmitRunner(Settings(), spark_conf={"spark.driver.memory": memory})
-    request = SparkJobRequest(
-        jobs=("silver", "gold"),
-        landing_uri=str(landing),
-        lake_uri=str(lake),
-        window_start=start,
-        window_end=end,
-        run_id=run_id,
-    )
+    from cardlake.config import PanKey
+    from cardlake.settings import Settings
+    from cardlake.spark_runner.local import LocalSubmitRunner
+    from contracts.jobs import JobRequest
+    from contracts.landing import Window
+
+    settings = Settings()
+    key = PanKey(value=SecretStr("unused: the command carries no key"), is_local_default=False)
+    runner = LocalSubmitRunner(key, settings.logs_dir, local=settings.local_spark,
+                               spark_conf={"spark.driver.memory": memory})  # fmt: skip
+    request = JobRequest(("silver", "gold"), str(landing), str(lake), Window(start, end), run_id)
     return runner.command(request)
 
 
@@ -145,9 +149,9 @@ def run_spark(name: str, landing: Path, lake: Path, start: datetime, end: dateti
     in_stages = sum(m.details["profile"]["spark_stage_seconds"].values())
     m.details["profile"]["outside_spark_stages_s"] = round(m.seconds - in_stages, 2)
     for job in ("silver", "gold"):
-        body = json.loads((lake / "_runs" / run_id / f"{job}.json").read_text())
-        m.details[f"{job}_job_s"] = body["duration_s"]
-        m.details[f"{job}_metrics"] = body["metrics"]
+        result = JobResult.from_json((lake / "_runs" / run_id / f"{job}.json").read_text())
+        m.details[f"{job}_job_s"] = result.duration_s
+        m.details[f"{job}_metrics"] = {t.table: dataclasses.asdict(t) for t in result.tables}
     return m
 
 
@@ -177,14 +181,14 @@ def table_rows(uri: Path) -> int:
 
 
 def spark_counts(lake: Path, silver: dict) -> dict[str, int]:
-    tx = silver["transactions"]
+    tx, rewards, rates = silver["silver/transactions"], silver["silver/rewards"], silver["silver/plu_rates"]
     return {
-        "transactions_read": tx["records_read"],
+        "transactions_read": tx["read"],
         "transactions_accepted": tx["accepted"],
-        "transactions_quarantined": tx["quarantined"],
-        "rewards_accepted": silver["rewards"]["accepted"],
-        "rewards_quarantined": silver["rewards"]["quarantined"],
-        "plu_rates_accepted": silver["plu_rates"]["accepted"],
+        "transactions_quarantined": tx["rejected"],
+        "rewards_accepted": rewards["accepted"],
+        "rewards_quarantined": rewards["rejected"],
+        "plu_rates_accepted": rates["accepted"],
         "distinct_transactions": table_rows(lake / "silver" / "transactions"),
         "distinct_rewards": table_rows(lake / "silver" / "rewards"),
         "quarantine_rows": table_rows(lake / "silver" / "quarantine"),

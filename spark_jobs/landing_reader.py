@@ -10,6 +10,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from contracts.landing import RAW, Window, manifest_glob, parse_iso
+
 PAGES_SCHEMA = StructType([StructField("source_file", StringType()), StructField("value", StringType())])
 
 
@@ -22,14 +24,12 @@ class Manifest:
     record_count: int
 
 
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def _glob_texts(spark: SparkSession, pattern: str) -> list[tuple[str, str]]:
     """(path, text) of every file matching `pattern`, through Hadoop's FileSystem (local or S3 alike)."""
-    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-    conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+    jvm = spark.sparkContext._jvm
+    if jvm is None:
+        raise RuntimeError("the SparkContext has no JVM gateway (was it stopped?)")
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
     path = jvm.org.apache.hadoop.fs.Path(pattern)
     fs = path.getFileSystem(conf)
     statuses = fs.globStatus(path) or []
@@ -45,15 +45,15 @@ def _glob_texts(spark: SparkSession, pattern: str) -> list[tuple[str, str]]:
 
 
 def manifests_in_window(
-    spark: SparkSession, landing_uri: str, source: str, entity: str, start: datetime, end: datetime
+    spark: SparkSession, landing_uri: str, source: str, entity: str, window: Window
 ) -> list[Manifest]:
-    """Manifests whose extraction window lies inside [start, end), oldest first."""
+    """Manifests whose extraction window lies inside the window, oldest first."""
     root = landing_uri.rstrip("/")
     found = []
-    for path, text in _glob_texts(spark, f"{root}/raw/{source}/{entity}/_manifests/*.json"):
+    for path, text in _glob_texts(spark, f"{root}/{manifest_glob(source, entity)}"):
         body = json.loads(text)
-        m_start, m_end = _parse_time(body["window_start"]), _parse_time(body["window_end"])
-        if m_start >= start and m_end <= end:
+        m_start, m_end = parse_iso(body["window_start"]), parse_iso(body["window_end"])
+        if m_start >= window.start and m_end <= window.end:
             pages = tuple(page["key"] for page in body.get("pages", []))
             found.append(Manifest(path, m_start, m_end, pages, int(body.get("record_count", 0))))
     return sorted(found, key=lambda m: (m.window_start, m.window_end, m.key))
@@ -68,5 +68,5 @@ def read_pages(spark: SparkSession, landing_uri: str, manifests: list[Manifest])
     uris = [f"{root}/{key}" for key in keys]
     pages = spark.read.option("wholetext", "true").text(uris)
     # Keep the key relative to the landing root, so it reads the same locally and on S3.
-    relative = F.regexp_extract(F.input_file_name(), r"(raw/.*)$", 1)
+    relative = F.regexp_extract(F.input_file_name(), rf"({RAW}/.*)$", 1)
     return pages.select(relative.alias("source_file"), "value")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pyspark.sql.types import (
     BooleanType,
+    DataType,
     DateType,
     DecimalType,
     DoubleType,
@@ -22,7 +23,7 @@ MONEY = DecimalType(18, 2)
 PLU = DecimalType(28, 8)
 
 
-def _struct(*fields: tuple[str, object]) -> StructType:
+def _struct(*fields: tuple[str, DataType]) -> StructType:
     return StructType([StructField(name, dtype, True) for name, dtype in fields])
 
 

@@ -137,23 +137,10 @@ class DeltaIO(ABC):
         """Deduplicate `df` per key (spec.latest_per_key) and MERGE it into the table, creating it if absent."""
 
     @abstractmethod
-    def overwrite(
-        self,
-        df: DataFrame,
-        table_uri: str,
-        partition_by: Sequence[str] = (),
-        replace_partitions: bool = False,
-    ) -> int:
-        """Replace the table (or, with replace_partitions, only the partitions present in `df`)."""
-
-    @abstractmethod
     def optimize(self, table_uri: str) -> dict[str, Any]: ...
 
     @abstractmethod
     def vacuum(self, table_uri: str, retention_hours: int = 168) -> list[str]: ...
-
-    @abstractmethod
-    def history(self, table_uri: str, limit: int | None = None) -> list[dict[str, Any]]: ...
 
     @abstractmethod
     def version(self, table_uri: str) -> int | None: ...

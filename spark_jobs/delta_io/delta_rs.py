@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -22,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
-from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, MergeSpec, distinct_partition_values
+from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, MergeSpec
 
 # Reader features that make "the active files" differ from the table's rows.
 _UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
@@ -152,46 +151,12 @@ class DeltaRsIO(DeltaIO):
         finally:
             self._cleanup(staging)
 
-    def overwrite(
-        self,
-        df: DataFrame,
-        table_uri: str,
-        partition_by: Sequence[str] = (),
-        replace_partitions: bool = False,
-    ) -> int:
-        staging = self._stage(df, table_uri)
-        try:
-            dataset = ds.dataset(staging, format="parquet")
-            rows = dataset.count_rows()
-            predicate = None
-            if replace_partitions and partition_by and self.exists(table_uri):
-                spec = MergeSpec(keys=tuple(partition_by), partition_by=tuple(partition_by), compare_column="_")
-                values = distinct_partition_values(df, spec)
-                predicate = spec.partition_condition(values, target="t").replace("t.`", "").replace("`", "") or None
-                if predicate is None:
-                    return 0
-            write_deltalake(
-                table_uri,
-                dataset.scanner().to_reader(),
-                partition_by=list(partition_by) or None,
-                mode="overwrite",
-                predicate=predicate,
-                schema_mode="overwrite" if predicate is None else None,
-                storage_options=self.storage_options,
-            )
-            return rows
-        finally:
-            self._cleanup(staging)
-
     # -- maintenance --------------------------------------------------------------------------------------
     def optimize(self, table_uri: str) -> dict[str, Any]:
         return dict(self._table(table_uri).optimize.compact())
 
     def vacuum(self, table_uri: str, retention_hours: int = 168) -> list[str]:
         return list(self._table(table_uri).vacuum(retention_hours=retention_hours, dry_run=False))
-
-    def history(self, table_uri: str, limit: int | None = None) -> list[dict[str, Any]]:
-        return list(self._table(table_uri).history(limit))
 
     def version(self, table_uri: str) -> int | None:
         return self._table(table_uri).version() if self.exists(table_uri) else None

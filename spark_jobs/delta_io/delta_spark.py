@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -81,27 +80,6 @@ class DeltaSparkIO(DeltaIO):
         finally:
             batch.unpersist()
 
-    def overwrite(
-        self,
-        df: DataFrame,
-        table_uri: str,
-        partition_by: Sequence[str] = (),
-        replace_partitions: bool = False,
-    ) -> int:
-        writer = df.write.format("delta").mode("overwrite")
-        if partition_by:
-            writer = writer.partitionBy(*partition_by)
-        if replace_partitions and partition_by and self.exists(table_uri):
-            spec = MergeSpec(keys=tuple(partition_by), partition_by=tuple(partition_by), compare_column="_")
-            condition = spec.partition_condition(distinct_partition_values(df, spec)).replace("t.`", "`")
-            if not condition:
-                return 0
-            writer = writer.option("replaceWhere", condition)
-        else:
-            writer = writer.option("overwriteSchema", "true")
-        writer.save(table_uri)
-        return df.count()
-
     def optimize(self, table_uri: str) -> dict[str, Any]:
         row = self._delta_table(table_uri).optimize().executeCompaction().collect()[0]
         return row.asDict(recursive=True)
@@ -109,14 +87,6 @@ class DeltaSparkIO(DeltaIO):
     def vacuum(self, table_uri: str, retention_hours: int = 168) -> list[str]:
         self._delta_table(table_uri).vacuum(retention_hours)
         return []
-
-    def history(self, table_uri: str, limit: int | None = None) -> list[dict[str, Any]]:
-        rows = (
-            self._delta_table(table_uri).history(limit).collect()
-            if limit
-            else self._delta_table(table_uri).history().collect()
-        )
-        return [r.asDict(recursive=True) for r in rows]
 
     def version(self, table_uri: str) -> int | None:
         if not self.exists(table_uri):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
 from spark_jobs.fraud.model import BOOLEAN_FEATURES, LABEL, NUMERIC_FEATURES
@@ -32,6 +32,14 @@ _DECIMALS = {
 }
 
 
+def _aggregate_row(df: DataFrame) -> Row:
+    """The single row of a global aggregation (Spark always returns one, even for no input rows)."""
+    row = df.first()
+    if row is None:
+        raise RuntimeError("a global aggregation returned no row")
+    return row
+
+
 def explanation_reference(training: DataFrame) -> dict[str, Any]:
     """Medians, spreads and rates from the labelled training rows (stored in the model's metrics.json)."""
     legit = training.where(F.col(LABEL) == 0)
@@ -40,7 +48,7 @@ def explanation_reference(training: DataFrame) -> dict[str, Any]:
     quantiles = legit.select(*[F.col(c).cast("double").alias(c) for c in names]).approxQuantile(
         names, [0.25, 0.5, 0.75], 0.01
     )
-    stds = legit.select(*[F.stddev(F.col(c).cast("double")).alias(c) for c in names]).first()
+    stds = _aggregate_row(legit.select(*[F.stddev(F.col(c).cast("double")).alias(c) for c in names]))
     for name, quartiles in zip(names, quantiles, strict=True) if quantiles else []:
         if not quartiles:  # no legitimate row has a value (e.g. a history-based feature on a young lake)
             continue
@@ -48,8 +56,8 @@ def explanation_reference(training: DataFrame) -> dict[str, Any]:
         std = stds[name] or 0.0
         spread = (q3 - q1) if q3 - q1 > 0 else (std if std > 0 else 1.0)
         numeric[name] = {"median": float(median), "spread": float(spread)}
-    flag_rates = legit.select(*[F.avg(F.col(c).cast("double")).alias(c) for c in BOOLEAN_FEATURES]).first()
-    overall = training.select(F.avg(LABEL)).first()[0] or 0.0
+    flag_rates = _aggregate_row(legit.select(*[F.avg(F.col(c).cast("double")).alias(c) for c in BOOLEAN_FEATURES]))
+    overall = _aggregate_row(training.select(F.avg(LABEL)))[0] or 0.0
     by_category = training.groupBy("category").agg(F.avg(LABEL).alias("rate")).collect()
     lift = {r["category"]: (r["rate"] / overall if overall else 0.0) for r in by_category if r["category"]}
     return {

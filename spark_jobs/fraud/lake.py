@@ -9,6 +9,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from contracts import lake as tables
 from spark_jobs.delta_io import DeltaIO
 from spark_jobs.fraud.model import GbtParams, with_label
 from spark_jobs.fraud.registry import save_model, version_uri
@@ -31,8 +32,7 @@ def train_from_lake(
     params: GbtParams | None = None,
 ) -> dict[str, Any]:
     """Fit on transactions in [train_from, train_to) (holdout = its last months), save, return the metrics."""
-    lake = lake_uri.rstrip("/")
-    features_uri = f"{lake}/gold/transaction_features"
+    features_uri = tables.GOLD_TRANSACTION_FEATURES.uri(lake_uri)
     if not delta.exists(features_uri):
         raise NotEnoughData(f"no features table at {features_uri}: run the features job first")
     features = delta.read(spark, features_uri, GOLD_TRANSACTION_FEATURES)
@@ -40,7 +40,7 @@ def train_from_lake(
         features = features.where(F.col("transaction_date") >= F.lit(train_from))
     if train_to:
         features = features.where(F.col("transaction_date") < F.lit(train_to))
-    labels = delta.read(spark, f"{lake}/silver/transactions", SILVER_TRANSACTIONS)
+    labels = delta.read(spark, tables.SILVER_TRANSACTIONS.uri(lake_uri), SILVER_TRANSACTIONS)
     labelled = with_label(features, labels).cache()
     try:
         trained = train(

@@ -1,5 +1,5 @@
 """Scores and alerts: a loaded model applied to feature rows, and the rows of gold/transaction_scores and
-gold/fraud_alerts (columns of cardlake.warehouse.tables.FRAUD_ALERTS, plus row_hash and run_id).
+gold/fraud_alerts (columns of contracts.tables.FRAUD_ALERTS, plus row_hash and run_id).
 
 Deterministic by construction: scored_at is the run's window end, and first_seen_at (the one wall-clock
 value) is set when an alert is first inserted and carried over unchanged on every rescore; neither is part
@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType, TimestampType
 
-from cardlake.warehouse.tables import FRAUD_ALERTS
+from contracts.tables import FRAUD_ALERTS
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.fraud.explain import top_features_column
 from spark_jobs.fraud.model import SCORE, probability_of_fraud

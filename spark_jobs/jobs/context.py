@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
+from contracts.lake import LakeTable
+from contracts.landing import DEFAULT_SOURCE, Window
 from spark_jobs.delta_io import DeltaIO
 
 
@@ -19,18 +20,25 @@ class JobContext:
     delta: DeltaIO
     landing_uri: str
     lake_uri: str
-    window_start: datetime
-    window_end: datetime
+    window: Window
     run_id: str
+    source: str = DEFAULT_SOURCE
     pan_key: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
 
-    def table(self, layer: str, name: str) -> str:
-        """URI of a lake table, e.g. table("silver", "transactions")."""
-        return f"{self.lake_uri.rstrip('/')}/{layer}/{name}"
+    @property
+    def window_start(self) -> datetime:
+        return self.window.start
 
-    def read(self, layer: str, name: str, schema: StructType | None = None) -> DataFrame:
-        return self.delta.read(self.spark, self.table(layer, name), schema)
+    @property
+    def window_end(self) -> datetime:
+        return self.window.end
+
+    def table(self, table: LakeTable) -> str:
+        """URI of a lake table, e.g. table(lake.SILVER_TRANSACTIONS)."""
+        return table.uri(self.lake_uri)
+
+    def read(self, table: LakeTable, schema: StructType | None = None) -> DataFrame:
+        return self.delta.read(self.spark, self.table(table), schema)
 
 
 def persisted_until(df: DataFrame, cleanup: ExitStack) -> DataFrame:

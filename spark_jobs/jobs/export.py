@@ -1,7 +1,7 @@
 """`--job export`: the star rows this run changed, as clean Parquet for the warehouse loaders.
 
-Layout (docs/contracts.md section 3): `<lake>/exports/<run_id>/<table>/part-*.parquet`, one folder per table of
-`cardlake.warehouse.tables.STAR_TABLES`, columns in that table's order and types, then
+Layout (docs/contracts.md section 3, `contracts.lake`): `<lake>/exports/<run_id>/<table>/part-*.parquet`, one
+folder per table of `contracts.tables.STAR_TABLES`, columns in that table's order and types, then
 `<lake>/exports/<run_id>/_export.json` `{"run_id", "tables": {"<table>": {"files": [uri, ...], "rows": n}}}`,
 written last: a loader that finds the manifest finds every file it names. Never the Delta folders themselves:
 Redshift COPY would also load files the Delta log has removed.
@@ -13,47 +13,45 @@ so the result is the same however often it runs.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from cardlake.warehouse.tables import STAR_TABLES, Table
+from contracts import lake
+from contracts.jobs import ExportOptions
+from contracts.results import JobOutcome, TableCounts
+from contracts.tables import STAR_TABLES, Table
 from spark_jobs.jobs.context import JobContext
 from spark_jobs.transforms.star import rows_for_export, star_struct
 
-MANIFEST = "_export.json"
 # One file per table up to this many rows; Redshift COPY loads several files of a table in parallel.
 MAX_ROWS_PER_FILE = 2_000_000
-GOLD = "gold"
 
 
-def export_uri(ctx: JobContext) -> str:
-    """`<lake>/exports/<run_id>`, or `<options["exports_uri"]>/<run_id>` when the caller keeps exports elsewhere."""
-    root = ctx.options.get("exports_uri") or f"{ctx.lake_uri.rstrip('/')}/exports"
-    return f"{_absolute(str(root)).rstrip('/')}/{ctx.run_id}"
+def export_uri(ctx: JobContext, options: ExportOptions) -> str:
+    """`<lake>/exports/<run_id>`, or `<exports_uri>/<run_id>` when the caller keeps exports elsewhere."""
+    return lake.export_uri(options.exports_uri or lake.exports_root(ctx.lake_uri), ctx.run_id)
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    root = export_uri(ctx)
+def run(ctx: JobContext, options: ExportOptions) -> JobOutcome:
+    root = export_uri(ctx, options)
     fs = _FileSystem(ctx.spark)
-    manifest_uri = f"{root}/{MANIFEST}"
+    manifest_uri = lake.export_manifest_uri(root)
     fs.delete(manifest_uri)  # until the new manifest lands, readers see no export rather than a half-rewritten one
     # Spark's default is INT96 for timestamps; the warehouse contract (and Redshift COPY) wants TIMESTAMP_MICROS.
     ctx.spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     tables = {table.name: _export_table(ctx, fs, table, f"{root}/{table.name}") for table in STAR_TABLES}
     manifest = {"run_id": ctx.run_id, "tables": tables}
     fs.write_text(manifest_uri, json.dumps(manifest, indent=2) + "\n")
-    return {
-        "export_uri": root,
-        "manifest": manifest_uri,
-        "rows": {name: t["rows"] for name, t in tables.items()},
-        "files": sum(len(t["files"]) for t in tables.values()),
-    }
+    counts = tuple(
+        TableCounts(name, t["rows"], t["rows"], 0, t["rows"], note=f"{len(t['files'])} file(s)")
+        for name, t in tables.items()
+    )
+    return JobOutcome(counts, export_manifest_uri=manifest_uri)
 
 
 def _changed_rows(ctx: JobContext, table: Table) -> DataFrame:
-    uri = ctx.table(GOLD, table.name)
+    uri = ctx.table(lake.gold_star_table(table.name))
     if not ctx.delta.exists(uri):  # e.g. fraud_alerts before the fraud job has run: nothing to export
         return ctx.spark.createDataFrame([], star_struct(table))
     return ctx.delta.read(ctx.spark, uri).transform(rows_for_export(table, ctx.run_id))
@@ -76,18 +74,16 @@ def _export_table(ctx: JobContext, fs: _FileSystem, table: Table, folder: str) -
     return {"files": files, "rows": count}
 
 
-def _absolute(uri: str) -> str:
-    """Local paths become absolute so the manifest's file URIs work from any working directory."""
-    return uri if "://" in uri or uri.startswith("file:") else os.path.abspath(uri)
-
-
 class _FileSystem:
     """The Hadoop FileSystem Spark itself writes through (local, s3:// on EMR, s3a://), for listing, deleting
     and writing the manifest, so the export needs no second storage client."""
 
     def __init__(self, spark: SparkSession) -> None:
-        self._jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-        self._conf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+        jvm = spark.sparkContext._jvm
+        if jvm is None:
+            raise RuntimeError("the SparkContext has no JVM gateway (was it stopped?)")
+        self._jvm = jvm
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
 
     def _resolve(self, uri: str) -> tuple[Any, Any]:
         path = self._jvm.org.apache.hadoop.fs.Path(uri)

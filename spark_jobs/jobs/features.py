@@ -12,11 +12,12 @@ Option `full_refresh` recomputes every card (e.g. after a silver dimension was c
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from contracts import lake
+from contracts.jobs import FeaturesOptions
+from contracts.results import JobOutcome, TableCounts
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.jobs.context import JobContext
 from spark_jobs.schemas import SILVER_ADDRESSES, SILVER_CARDHOLDERS, SILVER_MERCHANTS, SILVER_TRANSACTIONS
@@ -92,23 +93,21 @@ def category_reference_rows(stored: DataFrame, exclude_ids: DataFrame, reference
     )
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    uri = ctx.table("gold", "transaction_features")
-    silver = ctx.read("silver", "transactions", SILVER_TRANSACTIONS)
-    stored = ctx.read("gold", "transaction_features", GOLD_TRANSACTION_FEATURES)
-    # options arrive as strings from `--option key=value`
-    full_refresh = str(ctx.options.get("full_refresh", "")).lower() in ("1", "true", "yes")
-    changed = (silver if full_refresh else silver.where(F.col("run_id") == ctx.run_id)).select(
+def run(ctx: JobContext, options: FeaturesOptions) -> JobOutcome:
+    uri = ctx.table(lake.GOLD_TRANSACTION_FEATURES)
+    silver = ctx.read(lake.SILVER_TRANSACTIONS, SILVER_TRANSACTIONS)
+    stored = ctx.read(lake.GOLD_TRANSACTION_FEATURES, GOLD_TRANSACTION_FEATURES)
+    changed = (silver if options.full_refresh else silver.where(F.col("run_id") == ctx.run_id)).select(
         "transaction_id", "card_token", "transaction_ts"
     )
     changed_count = changed.count()
     if changed_count == 0:
-        return {"status": "ok", "changed_transactions": 0, "rows_recomputed": 0, "inserted": 0, "updated": 0}
+        return JobOutcome((TableCounts(lake.GOLD_TRANSACTION_FEATURES.path),))
 
     dims = (
-        ctx.read("silver", "cardholders", SILVER_CARDHOLDERS),
-        ctx.read("silver", "addresses", SILVER_ADDRESSES),
-        ctx.read("silver", "merchants", SILVER_MERCHANTS),
+        ctx.read(lake.SILVER_CARDHOLDERS, SILVER_CARDHOLDERS),
+        ctx.read(lake.SILVER_ADDRESSES, SILVER_ADDRESSES),
+        ctx.read(lake.SILVER_MERCHANTS, SILVER_MERCHANTS),
     )
     cutoffs = _recompute_from(changed, stored).persist()
     reference = category_amount_reference(silver).persist()  # small: categories x days
@@ -126,12 +125,12 @@ def run(ctx: JobContext) -> dict[str, Any]:
     finally:
         for df in (recomputed, reference, cutoffs):
             df.unpersist()
-    return {
-        "status": "ok",
-        "changed_transactions": changed_count,
-        "cards_affected": cards_affected,
-        "rows_recomputed": result.source_rows,
-        "inserted": result.inserted,
-        "updated": result.updated,
-        "table_version": result.version,
-    }
+    counts = TableCounts(
+        lake.GOLD_TRANSACTION_FEATURES.path,
+        read=changed_count,
+        accepted=changed_count,
+        inserted=result.inserted,
+        updated=result.updated,
+        note=f"{cards_affected} card(s) affected, {result.source_rows} row(s) recomputed",
+    )
+    return JobOutcome((counts,))

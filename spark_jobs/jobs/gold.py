@@ -9,11 +9,13 @@ How the touched rewards are found depends on how much of the lake the run change
 from __future__ import annotations
 
 from contextlib import ExitStack
-from typing import Any
 
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
+from contracts import lake
+from contracts.jobs import GoldOptions
+from contracts.results import JobOutcome, TableCounts
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.jobs.context import JobContext, persisted_until
@@ -36,6 +38,8 @@ def _resolved_rows(ctx: JobContext, rewards: DataFrame, transactions: DataFrame,
     counts = rewards.agg(
         F.count(F.lit(1)).alias("all"), F.count(F.when(F.col("run_id") == F.lit(ctx.run_id), 1)).alias("changed")
     ).first()
+    if counts is None:
+        raise RuntimeError("gold: the reward-count aggregate returned no row")
     if counts["changed"] == counts["all"]:
         return T.reward_transactions(rewards, transactions, ctx.run_id)
     changed_ids = transactions.where(F.col("run_id") == F.lit(ctx.run_id)).select("transaction_id")
@@ -50,9 +54,9 @@ def _resolved_rows(ctx: JobContext, rewards: DataFrame, transactions: DataFrame,
     return T.reward_transactions(touched, needed, ctx.run_id)
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    rewards = ctx.read("silver", "rewards", schemas.SILVER_REWARDS)
-    transactions = ctx.read("silver", "transactions", schemas.SILVER_TRANSACTIONS)
+def run(ctx: JobContext, options: GoldOptions) -> JobOutcome:
+    rewards = ctx.read(lake.SILVER_REWARDS, schemas.SILVER_REWARDS)
+    transactions = ctx.read(lake.SILVER_TRANSACTIONS, schemas.SILVER_TRANSACTIONS)
     with ExitStack() as cleanup:
         # The counts are observed while the merge writes the rows: caching the rows to count them first cost
         # as much as the join itself.
@@ -62,17 +66,12 @@ def run(ctx: JobContext) -> dict[str, Any]:
             F.count(F.lit(1)).alias("resolved"),
             F.count(F.when(~F.col("transaction_found"), 1)).alias("without_transaction"),
         )
-        result = ctx.delta.merge(rows, ctx.table("gold", "reward_transactions"), REWARD_TRANSACTIONS_SPEC)
-        counts = observed.get
-    resolved, unmatched = int(counts["resolved"] or 0), int(counts["without_transaction"] or 0)
-    metrics = {
-        "reward_transactions": {
-            "records_read": resolved,
-            "accepted": resolved,
-            "without_transaction": unmatched,
-            "inserted": result.inserted,
-            "updated": result.updated,
-        }
-    }
-    record_metrics(ctx, "gold", metrics)
-    return metrics
+        result = ctx.delta.merge(rows, ctx.table(lake.GOLD_REWARD_TRANSACTIONS), REWARD_TRANSACTIONS_SPEC)
+        seen = observed.get
+    resolved, unmatched = int(seen["resolved"] or 0), int(seen["without_transaction"] or 0)
+    counts = TableCounts(
+        lake.GOLD_REWARD_TRANSACTIONS.path, resolved, resolved, 0, result.inserted, result.updated,
+        note=f"{unmatched} reward(s) whose transaction has not arrived yet",
+    )  # fmt: skip
+    record_metrics(ctx, "gold", [counts])
+    return JobOutcome((counts,))

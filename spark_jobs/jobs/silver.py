@@ -9,6 +9,10 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from contracts import lake
+from contracts.jobs import SilverOptions
+from contracts.landing import Entity
+from contracts.results import JobOutcome, TableCounts
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.jobs.context import JobContext, persisted_until
@@ -18,22 +22,21 @@ from spark_jobs.transforms import silver as T
 
 QUARANTINE_SPEC = MergeSpec(keys=("quarantine_id",), version_column=None, compare_column="quarantine_id")
 
-SPECS: dict[str, MergeSpec] = {
-    "transactions": MergeSpec(keys=("transaction_id",), partition_by=("transaction_month",)),
-    "rewards": MergeSpec(keys=("reward_id",), partition_by=("created_month",)),
-    "cardholders": MergeSpec(keys=("cardholder_id",)),
-    "addresses": MergeSpec(keys=("address_id",)),
-    "merchants": MergeSpec(keys=("merchant_id",)),
-    "cards": MergeSpec(keys=("card_token",)),
-    "plu_rates": MergeSpec(keys=("rate_ts", "ticker", "currency")),
+SPECS: dict[lake.LakeTable, MergeSpec] = {
+    lake.SILVER_TRANSACTIONS: MergeSpec(keys=("transaction_id",), partition_by=("transaction_month",)),
+    lake.SILVER_REWARDS: MergeSpec(keys=("reward_id",), partition_by=("created_month",)),
+    lake.SILVER_CARDHOLDERS: MergeSpec(keys=("cardholder_id",)),
+    lake.SILVER_ADDRESSES: MergeSpec(keys=("address_id",)),
+    lake.SILVER_MERCHANTS: MergeSpec(keys=("merchant_id",)),
+    lake.SILVER_CARDS: MergeSpec(keys=("card_token",)),
+    lake.SILVER_PLU_RATES: MergeSpec(keys=("rate_ts", "ticker", "currency")),
 }
 
 
 def _checked_records(
-    ctx: JobContext, entity: str, rejection: Callable[[DataFrame], DataFrame], schema: Any, cleanup: ExitStack
+    ctx: JobContext, entity: Entity, rejection: Callable[[DataFrame], DataFrame], schema: Any, cleanup: ExitStack
 ) -> tuple:
-    source = ctx.options.get("source", "cardapi")
-    manifests = manifests_in_window(ctx.spark, ctx.landing_uri, source, entity, ctx.window_start, ctx.window_end)
+    manifests = manifests_in_window(ctx.spark, ctx.landing_uri, ctx.source, entity, ctx.window)
     pages = read_pages(ctx.spark, ctx.landing_uri, manifests)
     checked = (
         pages.transform(T.records_from_pages)
@@ -45,79 +48,80 @@ def _checked_records(
     return persisted_until(checked, cleanup), manifests
 
 
-def _reconcile(entity: str, checked: DataFrame, quarantine: DataFrame, manifests: list) -> dict:
+def _reconcile(entity: str, checked: DataFrame, quarantine: DataFrame) -> tuple[int, int, int]:
     counts = checked.agg(
         F.count(F.lit(1)).alias("read"),
         F.sum(F.when(F.col("reason").isNull(), 1).otherwise(0)).alias("accepted"),
     ).first()
+    if counts is None:
+        raise RuntimeError(f"{entity}: the reconciliation aggregate returned no row")
     read, accepted = int(counts["read"] or 0), int(counts["accepted"] or 0)
     quarantined = quarantine.count()
     if read != accepted + quarantined:
         raise RuntimeError(f"{entity}: {read} records read but {accepted} accepted + {quarantined} quarantined")
-    metrics = {
-        "manifests": len(manifests),
-        "manifest_records": sum(m.record_count for m in manifests),
-        "records_read": read,
-        "accepted": accepted,
-        "quarantined": quarantined,
-    }
-    return metrics
+    return read, accepted, quarantined
 
 
 def _entity(
     ctx: JobContext,
-    entity: str,
+    entity: Entity,
     rejection: Callable[[DataFrame], DataFrame],
     raw_schema: Any,
-    build: Callable[[DataFrame, ExitStack], dict[str, DataFrame]],
-) -> dict[str, Any]:
-    """Check, quarantine and merge one entity; its caches are released before the next entity starts."""
+    build: Callable[[DataFrame, ExitStack], dict[lake.LakeTable, DataFrame]],
+) -> list[TableCounts]:
+    """Check, quarantine and merge one entity; its caches are released before the next entity starts.
+
+    The first table `build` returns is the entity's own: its counts carry the reconciliation
+    (read = accepted + rejected); the tables cut from the same records report what they wrote.
+    """
     with ExitStack() as cleanup:
         checked, manifests = _checked_records(ctx, entity, rejection, raw_schema, cleanup)
         quarantine = persisted_until(checked.transform(T.quarantine_rows(entity, ctx.run_id)), cleanup)
-        metrics = _reconcile(entity, checked, quarantine, manifests)
-        q = ctx.delta.merge(quarantine, ctx.table("silver", "quarantine"), QUARANTINE_SPEC)
-        metrics["quarantine_inserted"] = q.inserted
-        for name, rows in build(T.accepted(checked), cleanup).items():
-            result = ctx.delta.merge(rows, ctx.table("silver", name), SPECS[name])
-            prefix = "" if name == entity else f"{name}_"
-            metrics.update({f"{prefix}inserted": result.inserted, f"{prefix}updated": result.updated})
-            if name == entity:
+        read, accepted, quarantined = _reconcile(entity, checked, quarantine)
+        q = ctx.delta.merge(quarantine, ctx.table(lake.SILVER_QUARANTINE), QUARANTINE_SPEC)
+        counts: list[TableCounts] = []
+        for table, rows in build(T.accepted(checked), cleanup).items():
+            result = ctx.delta.merge(rows, ctx.table(table), SPECS[table])
+            if not counts:
                 # The merge keeps one row per key, so the rows it kept count the duplicates: no extra pass.
-                metrics["duplicates"] = metrics["accepted"] - result.source_rows
-        return metrics
+                note = f"{len(manifests)} manifest(s); {q.inserted} new quarantine row(s)"
+                counts.append(
+                    TableCounts(table.path, read, accepted, quarantined, result.inserted, result.updated,
+                                duplicates=accepted - result.source_rows, note=note)
+                )  # fmt: skip
+            else:
+                counts.append(TableCounts(table.path, inserted=result.inserted, updated=result.updated))
+        return counts
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    def transactions(valid: DataFrame, cleanup: ExitStack) -> dict[str, DataFrame]:
+def run(ctx: JobContext, options: SilverOptions) -> JobOutcome:
+    def transactions(valid: DataFrame, cleanup: ExitStack) -> dict[lake.LakeTable, DataFrame]:
         # Five tables are cut from the same normalised rows: normalise (HMAC, hashes) once.
         wide = persisted_until(valid.transform(T.normalised_transactions(ctx.pan_key, ctx.run_id)), cleanup)
         return {
-            "transactions": wide.transform(T.silver_transactions),
-            "cards": wide.transform(T.silver_cards),
-            "addresses": wide.transform(T.silver_addresses),
-            "cardholders": wide.transform(T.silver_cardholders),
-            "merchants": wide.transform(T.silver_merchants),
+            lake.SILVER_TRANSACTIONS: wide.transform(T.silver_transactions),
+            lake.SILVER_CARDS: wide.transform(T.silver_cards),
+            lake.SILVER_ADDRESSES: wide.transform(T.silver_addresses),
+            lake.SILVER_CARDHOLDERS: wide.transform(T.silver_cardholders),
+            lake.SILVER_MERCHANTS: wide.transform(T.silver_merchants),
         }
 
-    metrics = {
-        "transactions": _entity(
-            ctx, "transactions", T.with_transaction_rejection, schemas.RAW_TRANSACTION, transactions
-        ),
-        "rewards": _entity(
+    tables = [
+        *_entity(ctx, "transactions", T.with_transaction_rejection, schemas.RAW_TRANSACTION, transactions),
+        *_entity(
             ctx,
             "rewards",
             T.with_reward_rejection,
             schemas.RAW_REWARD,
-            lambda valid, _: {"rewards": valid.transform(T.silver_rewards(ctx.run_id))},
+            lambda valid, _: {lake.SILVER_REWARDS: valid.transform(T.silver_rewards(ctx.run_id))},
         ),
-        "plu_rates": _entity(
+        *_entity(
             ctx,
             "plu_rates",
             T.with_plu_rate_rejection,
             schemas.RAW_PLU_RATE,
-            lambda valid, _: {"plu_rates": valid.transform(T.silver_plu_rates(ctx.run_id))},
+            lambda valid, _: {lake.SILVER_PLU_RATES: valid.transform(T.silver_plu_rates(ctx.run_id))},
         ),
-    }
-    record_metrics(ctx, "silver", metrics)
-    return metrics
+    ]
+    record_metrics(ctx, "silver", tables)
+    return JobOutcome(tuple(tables))

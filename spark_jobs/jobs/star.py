@@ -17,6 +17,7 @@ merged, so a run that changes nothing writes no Delta version at all, whichever 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from functools import reduce
 from typing import Any
@@ -25,7 +26,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from cardlake.warehouse.tables import (
+from contracts import lake
+from contracts.jobs import StarOptions
+from contracts.results import JobOutcome, TableCounts
+from contracts.tables import (
     DIM_ADDRESS,
     DIM_CUSTOMER,
     DIM_DATE,
@@ -57,54 +61,50 @@ from spark_jobs.transforms.star_dims import (
 )
 from spark_jobs.transforms.star_facts import TRANSACTION_SCORES, build_fact_transaction, fact_reward
 
-GOLD = "gold"
-SILVER = "silver"
-
 
 def merge_spec(table: Table) -> MergeSpec:
     return MergeSpec(keys=table.primary_key, version_column=None, compare_column=ROW_HASH)
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
-    inputs = _Inputs(ctx)
-    metrics: dict[str, Any] = {"as_of": inputs.as_of.isoformat(), "tables": {}}
-    tables = metrics["tables"]
-
-    tables["dim_time"] = _merge(ctx, DIM_TIME, dim_time(ctx.spark))
-    tables["dim_address"] = _merge(ctx, DIM_ADDRESS, inputs.addresses_to_refresh().transform(dim_address))
-    tables["dim_merchant"] = _merge(ctx, DIM_MERCHANT, inputs.merchants_to_refresh().transform(dim_merchant))
-    customers = cards_with_cardholder(inputs.cards_to_refresh(), inputs.cardholders)
-    tables["dim_customer"] = _merge(ctx, DIM_CUSTOMER, dim_customer(customers, inputs.as_of))
+def run(ctx: JobContext, options: StarOptions) -> JobOutcome:
+    inputs = _Inputs(ctx, options)
+    counts = [
+        _merge(ctx, DIM_TIME, dim_time(ctx.spark)),
+        _merge(ctx, DIM_ADDRESS, inputs.addresses_to_refresh().transform(dim_address)),
+        _merge(ctx, DIM_MERCHANT, inputs.merchants_to_refresh().transform(dim_merchant)),
+        _merge(ctx, DIM_CUSTOMER, dim_customer(cards_with_cardholder(inputs.cards_to_refresh(), inputs.cardholders),
+                                               inputs.as_of)),
+    ]  # fmt: skip
     transactions = inputs.transactions_to_refresh()
     # Rewards and scores of the batch only, so the rebate sums aggregate no more than they must.
     ids = transactions.select("transaction_id")
     rewards = inputs.reward_transactions.join(ids, "transaction_id", "left_semi")
     scores = inputs.scores.join(ids, "transaction_id", "left_semi")
-    tables["fact_transaction"] = _merge(ctx, FACT_TRANSACTION, build_fact_transaction(transactions, rewards, scores))
-    tables["fact_reward"] = _merge(ctx, FACT_REWARD, inputs.rewards_to_refresh().transform(fact_reward))
-    tables["dim_date"] = _merge_calendar(ctx)
-    metrics["rows_changed"] = sum(t["inserted"] + t["updated"] for t in tables.values())
-    return metrics
+    counts.append(_merge(ctx, FACT_TRANSACTION, build_fact_transaction(transactions, rewards, scores)))
+    counts.append(_merge(ctx, FACT_REWARD, inputs.rewards_to_refresh().transform(fact_reward)))
+    counts.append(_merge_calendar(ctx))
+    return JobOutcome(tuple(counts), notes=(f"age bands as of {inputs.as_of.isoformat()}",))
 
 
 class _Inputs:
     """The inputs of one run and the keys each star table must recompute."""
 
-    def __init__(self, ctx: JobContext) -> None:
+    def __init__(self, ctx: JobContext, options: StarOptions) -> None:
         self.ctx = ctx
+        self.options = options
         self.run_id = ctx.run_id
         self.as_of: date = ctx.window_end.date()
-        self.transactions = ctx.read(SILVER, "transactions", SILVER_TRANSACTIONS)
-        self.silver_rewards = ctx.read(SILVER, "rewards", SILVER_REWARDS)
-        self.cardholders = ctx.read(SILVER, "cardholders", SILVER_CARDHOLDERS)
-        self.addresses = ctx.read(SILVER, "addresses", SILVER_ADDRESSES)
-        self.merchants = ctx.read(SILVER, "merchants", SILVER_MERCHANTS)
-        self.cards = ctx.read(SILVER, "cards", SILVER_CARDS)
-        self.reward_transactions = ctx.read(GOLD, "reward_transactions", GOLD_REWARD_TRANSACTIONS)
+        self.transactions = ctx.read(lake.SILVER_TRANSACTIONS, SILVER_TRANSACTIONS)
+        self.silver_rewards = ctx.read(lake.SILVER_REWARDS, SILVER_REWARDS)
+        self.cardholders = ctx.read(lake.SILVER_CARDHOLDERS, SILVER_CARDHOLDERS)
+        self.addresses = ctx.read(lake.SILVER_ADDRESSES, SILVER_ADDRESSES)
+        self.merchants = ctx.read(lake.SILVER_MERCHANTS, SILVER_MERCHANTS)
+        self.cards = ctx.read(lake.SILVER_CARDS, SILVER_CARDS)
+        self.reward_transactions = ctx.read(lake.GOLD_REWARD_TRANSACTIONS, GOLD_REWARD_TRANSACTIONS)
         # Written by the fraud job; absent until a model has scored something (fraud_score stays null then).
-        scores_uri = ctx.table(GOLD, "transaction_scores")
+        scores_uri = ctx.table(lake.GOLD_TRANSACTION_SCORES)
         self.scores = (
-            _with_columns_of(ctx.read(GOLD, "transaction_scores"), TRANSACTION_SCORES)
+            _with_columns_of(ctx.read(lake.GOLD_TRANSACTION_SCORES), TRANSACTION_SCORES)
             if ctx.delta.exists(scores_uri)
             else ctx.spark.createDataFrame([], TRANSACTION_SCORES)
         )
@@ -118,8 +118,7 @@ class _Inputs:
         return df.where(F.col(RUN_ID) == F.lit(self.run_id))
 
     def _full_refresh(self, table: Table) -> bool:
-        requested = str(self.ctx.options.get("full_refresh", "")).strip().lower() in {"1", "true", "yes"}
-        return requested or not self.ctx.delta.exists(self.ctx.table(GOLD, table.name))
+        return self.options.full_refresh or not self.ctx.delta.exists(self.ctx.table(lake.gold_star_table(table.name)))
 
     @staticmethod
     def _keys(column: str, *frames: DataFrame) -> DataFrame:
@@ -152,7 +151,7 @@ class _Inputs:
             return self.cards
         holders = self._keys("cardholder_id", self.changed_transactions, self._of_this_run(self.cardholders))
         cards_of_changed_holders = self.cards.join(holders, "cardholder_id", "left_semi")
-        stored = self.ctx.read(GOLD, DIM_CUSTOMER.name, star_struct(DIM_CUSTOMER, bookkeeping=True))
+        stored = self.ctx.read(lake.gold_star_table(DIM_CUSTOMER.name), star_struct(DIM_CUSTOMER, bookkeeping=True))
         return self._refresh(
             DIM_CUSTOMER,
             self.cards,
@@ -199,31 +198,28 @@ def _with_columns_of(df: DataFrame, schema: StructType) -> DataFrame:
 
 def _new_or_changed(ctx: JobContext, table: Table, batch: DataFrame) -> DataFrame:
     """The batch minus rows the table already holds unchanged (same key, same row_hash)."""
-    uri = ctx.table(GOLD, table.name)
+    uri = ctx.table(lake.gold_star_table(table.name))
     if not ctx.delta.exists(uri):
         return batch
     stored = ctx.delta.read(ctx.spark, uri).select(*table.primary_key, ROW_HASH)
     return batch.join(stored, [*table.primary_key, ROW_HASH], "left_anti")
 
 
-def _merge(ctx: JobContext, table: Table, rows: DataFrame) -> dict[str, Any]:
+def _merge(ctx: JobContext, table: Table, rows: DataFrame) -> TableCounts:
+    """Merge the new or changed rows; `read` counts them (rows the table already holds unchanged are not)."""
     batch = _new_or_changed(ctx, table, rows.transform(star_rows(table, ctx.run_id)))
-    result = ctx.delta.merge(batch, ctx.table(GOLD, table.name), merge_spec(table))
-    return {
-        "source_rows": result.source_rows,
-        "inserted": result.inserted,
-        "updated": result.updated,
-        "version": result.version,
-    }
+    gold = lake.gold_star_table(table.name)
+    result = ctx.delta.merge(batch, ctx.table(gold), merge_spec(table))
+    return TableCounts(gold.path, result.source_rows, result.source_rows, 0, result.inserted, result.updated)
 
 
-def _merge_calendar(ctx: JobContext) -> dict[str, Any]:
+def _merge_calendar(ctx: JobContext) -> TableCounts:
     """dim_date from the earliest to the latest fact date; it only grows (dates are never removed)."""
-    date_uri = ctx.table(GOLD, DIM_DATE.name)
+    date_uri = ctx.table(lake.gold_star_table(DIM_DATE.name))
     calendar_exists = ctx.delta.exists(date_uri)
 
     def fact_dates(table: Table, column: Any) -> DataFrame:
-        facts = ctx.read(GOLD, table.name, star_struct(table, bookkeeping=True))
+        facts = ctx.read(lake.gold_star_table(table.name), star_struct(table, bookkeeping=True))
         if calendar_exists:  # older facts' dates are already in the calendar
             facts = facts.where(F.col(RUN_ID) == F.lit(ctx.run_id))
         return facts.select(column.alias("d"))
@@ -235,6 +231,6 @@ def _merge_calendar(ctx: JobContext) -> dict[str, Any]:
         dates = dates.unionByName(ctx.delta.read(ctx.spark, date_uri).select(F.col("full_date").alias("d")))
     bounds = dates.agg(F.min("d").alias("first"), F.max("d").alias("last")).collect()[0]
     if bounds["first"] is None:
-        return {"source_rows": 0, "inserted": 0, "updated": 0, "version": ctx.delta.version(date_uri)}
-    result = _merge(ctx, DIM_DATE, dim_date(calendar_days(ctx.spark, bounds["first"], bounds["last"])))
-    return {**result, "first_date": bounds["first"].isoformat(), "last_date": bounds["last"].isoformat()}
+        return TableCounts(lake.gold_star_table(DIM_DATE.name).path)
+    counts = _merge(ctx, DIM_DATE, dim_date(calendar_days(ctx.spark, bounds["first"], bounds["last"])))
+    return dataclasses.replace(counts, note=f"{bounds['first'].isoformat()} .. {bounds['last'].isoformat()}")

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window, WindowSpec
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     BooleanType,
@@ -106,26 +106,26 @@ _HASHED_COLUMNS = [c for c in FEATURE_TABLE_COLUMNS if c not in ("row_hash", "ru
 
 
 # ---- windows ---------------------------------------------------------------------------------------------
-def _card_order() -> Window:
+def _card_order() -> WindowSpec:
     return Window.partitionBy("card_token").orderBy("_epoch", "transaction_id")
 
 
-def _card_prior_rows() -> Window:
+def _card_prior_rows() -> WindowSpec:
     return _card_order().rowsBetween(Window.unboundedPreceding, -1)
 
 
-def _card_prior_seconds(seconds: int) -> Window:
+def _card_prior_seconds(seconds: int) -> WindowSpec:
     """Earlier seconds within `seconds` of the current one (both ends inclusive); the current second excluded."""
     return Window.partitionBy("card_token").orderBy("_epoch").rangeBetween(-seconds, -1)
 
 
-def _same_second_before() -> Window:
+def _same_second_before() -> WindowSpec:
     return (
         Window.partitionBy("card_token", "_epoch").orderBy("transaction_id").rowsBetween(Window.unboundedPreceding, -1)
     )
 
 
-def _purchase_count(window: Window) -> Column:
+def _purchase_count(window: WindowSpec) -> Column:
     return F.coalesce(F.sum(F.col("_purchase")).over(window), F.lit(0)).cast("long")
 
 

@@ -26,8 +26,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from cardlake.warehouse.tables import Column as WarehouseColumn
-from cardlake.warehouse.tables import Table
+from contracts.tables import Column as WarehouseColumn
+from contracts.tables import Table
 
 # Bookkeeping columns every gold star table stores beside its warehouse columns (the export drops them).
 ROW_HASH = "row_hash"

@@ -7,7 +7,7 @@ from datetime import date
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from cardlake.warehouse.tables import DIM_DATE, DIM_TIME
+from contracts.tables import DIM_DATE, DIM_TIME
 from spark_jobs.transforms.star import conformed_to, date_key
 
 # A fact date decades away from the rest is bad data upstream, not a calendar to generate.

@@ -8,7 +8,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from cardlake.warehouse.tables import DIM_ADDRESS, DIM_CUSTOMER, DIM_MERCHANT
+from contracts.tables import DIM_ADDRESS, DIM_CUSTOMER, DIM_MERCHANT
 from spark_jobs.transforms.star import conformed_to, surrogate_key
 
 # Upper bounds (exclusive) of the city size classes, by population.

@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType, DoubleType, StringType, StructField, StructType
 
-from cardlake.warehouse.tables import FACT_REWARD, FACT_TRANSACTION
+from contracts.tables import FACT_REWARD, FACT_TRANSACTION
 from spark_jobs.transforms.star import conformed_to, date_key, surrogate_key, utc_date, utc_hour
 
 REFUND_TYPE = "CARD_REFUND"

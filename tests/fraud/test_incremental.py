@@ -7,6 +7,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from contracts.jobs import FeaturesOptions
+from contracts.lake import GOLD_TRANSACTION_FEATURES
+from contracts.landing import Window
+from contracts.results import TableCounts
 from spark_jobs.delta_io import MergeSpec, get_delta_io
 from spark_jobs.jobs import features as features_job
 from spark_jobs.jobs.context import JobContext
@@ -37,7 +41,7 @@ class Lake:
         ):
             self.io.merge(df, f"{self.root}/silver/{name}", MergeSpec(keys=(df.columns[0],)))
 
-    def ingest(self, rows, run_id: str, **options) -> dict:
+    def ingest(self, rows, run_id: str, full_refresh: bool = False) -> TableCounts:
         batch = [{**r, "run_id": run_id} for r in rows]
         self.io.merge(transactions_df(self.spark, batch), f"{self.root}/silver/transactions", SILVER_MERGE)
         ctx = JobContext(
@@ -45,12 +49,10 @@ class Lake:
             delta=self.io,
             landing_uri="",
             lake_uri=self.root,
-            window_start=datetime(2025, 1, 1),
-            window_end=datetime(2025, 1, 2),
+            window=Window(datetime(2025, 1, 1), datetime(2025, 1, 2)),
             run_id=run_id,
-            options=options,
         )
-        return features_job.run(ctx)
+        return features_job.run(ctx, FeaturesOptions(full_refresh=full_refresh)).table(GOLD_TRANSACTION_FEATURES.path)
 
     def gold(self) -> dict[str, dict]:
         df = self.io.read(self.spark, f"{self.root}/gold/transaction_features")
@@ -102,7 +104,7 @@ def test_daily_batches_in_order_equal_full_recomputation(spark, tmp_path, expect
     lake = Lake(spark, tmp_path)
     for i, batch in enumerate(by_day(HISTORY)):
         metrics = lake.ingest(batch, f"run-{i}")
-        assert metrics["changed_transactions"] == len(batch)
+        assert metrics.read == len(batch)
     gold = lake.gold()
     assert without_run_id(gold) == without_run_id(expected)
 
@@ -123,7 +125,7 @@ def test_daily_batches_in_order_equal_full_recomputation(spark, tmp_path, expect
     assert without_run_id(after) == without_run_id(full_recompute(spark, history))
     rewritten = {k for k, v in after.items() if v["run_id"] == "run-fix"}
     assert target["transaction_id"] in rewritten
-    assert metrics["updated"] == len(rewritten) and metrics["inserted"] == 0
+    assert metrics.updated == len(rewritten) and metrics.inserted == 0
     untouched = [
         k
         for k, v in after.items()
@@ -132,7 +134,7 @@ def test_daily_batches_in_order_equal_full_recomputation(spark, tmp_path, expect
     assert untouched and not rewritten & set(untouched)
 
     again = lake.ingest([corrected], "run-fix")  # the same run re-processed (a retried window) rewrites nothing
-    assert again["inserted"] == 0 and again["updated"] == 0
+    assert again.inserted == 0 and again.updated == 0
 
 
 def test_shuffled_batches_with_late_arrivals_equal_full_recomputation(spark, tmp_path, expected):
@@ -145,5 +147,6 @@ def test_shuffled_batches_with_late_arrivals_equal_full_recomputation(spark, tmp
         lake.ingest(batches[i], f"run-{i}")
     assert without_run_id(lake.gold()) == without_run_id(expected)
 
-    refresh = lake.ingest([], "run-refresh", full_refresh="true")  # as `--option full_refresh=true` passes it
-    assert refresh["rows_recomputed"] == len(HISTORY) and refresh["updated"] == 0 and refresh["inserted"] == 0
+    refresh = lake.ingest([], "run-refresh", full_refresh=True)
+    assert refresh.read == len(HISTORY) and refresh.updated == 0 and refresh.inserted == 0
+    assert refresh.note.endswith(f"{len(HISTORY)} row(s) recomputed")

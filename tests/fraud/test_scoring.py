@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
 
+from contracts import lake as tables
+from contracts.jobs import FeaturesOptions, ScoreOptions
+from contracts.landing import Window
+from contracts.results import JobOutcome
 from spark_jobs.delta_io import MergeSpec, get_delta_io
 from spark_jobs.fraud.model import GbtParams
 from spark_jobs.fraud.registry import LATEST, family_uri, latest_version, load_model
@@ -25,22 +29,34 @@ SHOPS = {"m0": (36.1, -81.1), "m1": (40.0, -75.0), "m2": (34.1, -118.0), "m3": (
 TINY = GbtParams(max_iter=8, max_depth=3, max_bins=32)
 
 
-def context(spark, lake: str, run_id: str, **options) -> JobContext:
+def context(spark, lake: str, run_id: str) -> JobContext:
     return JobContext(
         spark=spark,
         delta=get_delta_io("delta-rs", spark),
         landing_uri="",
         lake_uri=lake,
-        window_start=datetime(2025, 1, 1),
-        window_end=datetime(2025, 5, 1),
+        window=Window(datetime(2025, 1, 1), datetime(2025, 5, 1)),
         run_id=run_id,
-        options=options,
     )
 
 
-@pytest.fixture(scope="module")
-def lake(spark, tmp_path_factory) -> str:
-    root = str(tmp_path_factory.mktemp("fraud-lake") / "lake")
+def score(spark, lake: str, run_id: str, now: str, **options) -> JobOutcome:
+    seen = datetime.fromisoformat(now).replace(tzinfo=UTC)
+    return score_job.run(
+        context(spark, lake, run_id), ScoreOptions(models_root=f"{lake}/../models", now=seen, **options)
+    )
+
+
+def alerts_of(outcome: JobOutcome):
+    return outcome.table(tables.GOLD_FRAUD_ALERTS.path)
+
+
+def scores_of(outcome: JobOutcome):
+    return outcome.table(tables.GOLD_TRANSACTION_SCORES.path)
+
+
+def build_tiny_lake(spark, root: str) -> str:
+    """Silver tables of a labelled hand-made history with obvious fraud bursts, and their features."""
     io = get_delta_io("delta-rs", spark)
     for name, df in (
         ("cardholders", cardholders_df(spark, DOBS)),
@@ -49,8 +65,13 @@ def lake(spark, tmp_path_factory) -> str:
         ("transactions", transactions_df(spark, labelled_history())),
     ):
         io.merge(df, f"{root}/silver/{name}", MergeSpec(keys=(df.columns[0],)))
-    features_job.run(context(spark, root, "run-1"))
+    features_job.run(context(spark, root, "run-1"), FeaturesOptions())
     return root
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory) -> str:
+    return build_tiny_lake(spark, str(tmp_path_factory.mktemp("fraud-lake") / "lake"))
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +84,9 @@ def trained(spark, lake) -> dict:
 
 
 def test_score_job_without_a_model_is_skipped_not_failed(spark, tmp_path):
-    metrics = score_job.run(context(spark, str(tmp_path / "lake"), "run-1"))
-    assert metrics["status"] == "skipped: no model"
-    assert "LATEST" in metrics["reason"]
+    outcome = score_job.run(context(spark, str(tmp_path / "lake"), "run-1"), ScoreOptions())
+    assert outcome.status == "skipped"
+    assert "LATEST" in outcome.notes[0]
 
 
 @pytest.mark.slow
@@ -87,42 +108,39 @@ def test_training_registers_a_versioned_model(trained, lake):
 def test_rescoring_never_duplicates_alerts_nor_moves_first_seen(spark, lake, trained):
     io = get_delta_io("delta-rs", spark)
     model = load_model(models_root=f"{lake}/../models")
-    first = score_job.run(context(spark, lake, "run-1", models_root=f"{lake}/../models", now="2025-05-01T10:00:00"))
-    assert first["status"] == "ok" and first["scored"] > 0 and first["model_version"] == model.version
+    first = score(spark, lake, "run-1", "2025-05-01T10:00:00")
+    scored = scores_of(first).read
+    assert first.status == "ok" and scored > 0 and first.model_version == model.version
     alerts = {r["transaction_id"]: r for r in io.read(spark, f"{lake}/gold/fraud_alerts").collect()}
-    assert len(alerts) == first["alerts_inserted"] == first["above_threshold"] > 0
+    assert len(alerts) == alerts_of(first).inserted == alerts_of(first).read > 0
     assert any(t.startswith("fraud-") for t in alerts)
     sample = next(iter(alerts.values()))
     assert sample["alert_status"] == "open" and sample["top_features"] and sample["card_last4"]
     assert sample["first_seen_at"] == datetime(2025, 5, 1, 10, 0)
 
     # the same run again, and a later window-rescore with the same model: nothing new, nothing moved
-    again = score_job.run(context(spark, lake, "run-1", models_root=f"{lake}/../models", now="2025-05-02T10:00:00"))
-    assert again["alerts_inserted"] == 0 and again["alerts_updated"] == 0 and again["scores_written"] == 0
-    window = score_job.run(
-        context(spark, lake, "rescore", select="window", models_root=f"{lake}/../models", now="2025-05-03T10:00:00")
-    )
-    assert window["scored"] == first["scored"] and window["alerts_inserted"] == 0
+    again = score(spark, lake, "run-1", "2025-05-02T10:00:00")
+    assert alerts_of(again).written == 0 and scores_of(again).written == 0
+    window = score(spark, lake, "rescore", "2025-05-03T10:00:00", select="window")
+    assert scores_of(window).read == scored and alerts_of(window).inserted == 0
     after = io.read(spark, f"{lake}/gold/fraud_alerts")
     assert after.count() == len(alerts)
     assert after.select("alert_key").distinct().count() == len(alerts)
     assert after.where(F.col("first_seen_at") != F.lit(datetime(2025, 5, 1, 10, 0))).count() == 0
 
     # a lower threshold raises more alerts; the existing ones keep their first_seen_at
-    lower = score_job.run(
-        context(spark, lake, "run-1", models_root=f"{lake}/../models", threshold=0.0, now="2025-05-04T10:00:00")
-    )
-    assert lower["alerts_inserted"] == first["scored"] - len(alerts)
+    lower = score(spark, lake, "run-1", "2025-05-04T10:00:00", threshold=0.0)
+    assert alerts_of(lower).inserted == scored - len(alerts)
     final = {r["transaction_id"]: r for r in io.read(spark, f"{lake}/gold/fraud_alerts").collect()}
     assert all(final[t]["first_seen_at"] == datetime(2025, 5, 1, 10, 0) for t in alerts)
-    scores = io.read(spark, f"{lake}/gold/transaction_scores")
-    assert scores.count() == first["scored"] and scores.where("model_version IS NULL").count() == 0
+    stored = io.read(spark, f"{lake}/gold/transaction_scores")
+    assert stored.count() == scored and stored.where("model_version IS NULL").count() == 0
 
 
 def test_cli_score_without_a_model_says_so(spark, tmp_path):
     from typer.testing import CliRunner
 
-    from cardlake.fraud_cli import app
+    from cardlake.cli.fraud import app
 
     result = CliRunner().invoke(
         app,
@@ -145,7 +163,7 @@ def test_cli_score_without_a_model_says_so(spark, tmp_path):
 def test_cli_rejects_a_bad_window(tmp_path):
     from typer.testing import CliRunner
 
-    from cardlake.fraud_cli import app
+    from cardlake.cli.fraud import app
 
     result = CliRunner().invoke(app, ["score", "--from", "2025-02-01", "--to", "2025-01-01"])
     assert result.exit_code != 0 and "--to must be after --from" in result.output
@@ -154,7 +172,7 @@ def test_cli_rejects_a_bad_window(tmp_path):
 def test_cli_train_without_features_explains(spark, tmp_path):
     from typer.testing import CliRunner
 
-    from cardlake.fraud_cli import app
+    from cardlake.cli.fraud import app
 
     result = CliRunner().invoke(app, ["train", "--lake", str(tmp_path / "lake"), "--models-root", str(tmp_path / "m")])
     assert result.exit_code == 1 and "run the features job first" in result.output

@@ -106,14 +106,6 @@ def test_the_merge_condition_prunes_with_literal_partition_values():
     )
 
 
-def test_overwrite_replaces_only_the_partitions_present(spark, tmp_path):
-    delta = get_delta_io("delta-rs", spark)
-    uri = str(tmp_path / "t")
-    delta.merge(rows(spark, ("a", "2025-06", "v", T1, "1"), ("b", "2025-07", "w", T1, "2")), uri, SPEC)
-    delta.overwrite(rows(spark, ("c", "2025-07", "x", T2, "3")), uri, ("month",), replace_partitions=True)
-    assert content(spark, delta, uri) == [("a", "v"), ("c", "x")]
-
-
 def test_an_unknown_engine_is_a_clear_error(spark):
     with pytest.raises(ValueError, match="unknown Delta engine 'delta-foo'"):
         get_delta_io("delta-foo", spark)

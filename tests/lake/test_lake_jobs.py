@@ -120,24 +120,25 @@ def test_the_same_batch_twice_writes_no_new_data_files(one_batch, spark):
     # Asserted on Delta history: no table got a new version, so no data file was added or rewritten.
     assert {t: DeltaTable(str(tmp_path / "lake" / t)).version() for t in TABLES} == versions
     assert snapshot(tmp_path / "lake") == before
-    assert second["silver"]["metrics"]["transactions"]["inserted"] == 0
-    assert second["gold"]["metrics"]["reward_transactions"]["inserted"] == 0
+    assert second["silver"].table("silver/transactions").inserted == 0
+    assert second["gold"].table("gold/reward_transactions").inserted == 0
 
 
 def test_records_read_reconcile_with_accepted_plus_quarantined(one_batch):
     tmp_path, result = one_batch
-    metrics = result["silver"]["metrics"]
-    tx = metrics["transactions"]
-    assert tx["records_read"] == 7 and tx["accepted"] == 6 and tx["quarantined"] == 1
-    assert tx["duplicates"] == 1  # t1 twice
-    assert metrics["rewards"]["records_read"] == 7 and metrics["rewards"]["accepted"] == 7
-    gold = result["gold"]["metrics"]["reward_transactions"]
+    silver = result["silver"]
+    tx = silver.table("silver/transactions")
+    assert (tx.read, tx.accepted, tx.rejected) == (7, 6, 1) and tx.reconciles
+    assert tx.duplicates == 1  # t1 twice
+    rewards = silver.table("silver/rewards")
+    assert rewards.read == 7 and rewards.accepted == 7
+    gold = result["gold"].table("gold/reward_transactions")
     # r1, r2, r3 and the perk, counted as they were written; only the perk has no transaction.
-    assert (gold["records_read"], gold["without_transaction"], gold["inserted"]) == (4, 1, 4)
+    assert (gold.read, gold.inserted) == (4, 4) and gold.note.startswith("1 reward(s) whose transaction")
     quarantine = DeltaTable(str(tmp_path / "lake/silver/quarantine")).to_pandas()
     assert quarantine["reason"].tolist() == ["wrong_type:amount"]
     run_metrics = DeltaTable(str(tmp_path / "lake/silver/run_metrics")).to_pandas()
-    row = run_metrics[(run_metrics.job == "silver") & (run_metrics.entity == "transactions")].iloc[0]
+    row = run_metrics[(run_metrics.job == "silver") & (run_metrics.entity == "silver/transactions")].iloc[0]
     assert row.records_read == row.accepted + row.quarantined
 
 
@@ -167,5 +168,5 @@ def test_only_manifested_extractions_inside_the_window_are_read(tmp_path):
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(b"not even gzip")
     land_day(tmp_path / "landing", 5, {"transactions": [transaction("late", iso(5))]})  # outside the window
-    metrics = run(tmp_path, D0, D0 + 3 * DAY, "r")["silver"]["metrics"]["transactions"]
-    assert metrics["manifests"] == 1 and metrics["records_read"] == 1
+    counts = run(tmp_path, D0, D0 + 3 * DAY, "r")["silver"].table("silver/transactions")
+    assert counts.note.startswith("1 manifest(s)") and counts.read == 1

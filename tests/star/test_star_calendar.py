@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from cardlake.warehouse.tables import DIM_DATE, DIM_TIME
+from contracts.tables import DIM_DATE, DIM_TIME
 from spark_jobs.transforms.star import star_struct
 from spark_jobs.transforms.star_calendar import calendar_days, dim_date, dim_time
 

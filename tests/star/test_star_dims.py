@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from chispa import assert_df_equality
 
-from cardlake.warehouse.tables import DIM_ADDRESS, DIM_CUSTOMER, DIM_MERCHANT
+from contracts.tables import DIM_ADDRESS, DIM_CUSTOMER, DIM_MERCHANT
 from spark_jobs import schemas
 from spark_jobs.transforms.star import star_struct, surrogate_key
 from spark_jobs.transforms.star_dims import (

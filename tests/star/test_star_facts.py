@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from chispa import assert_df_equality
 
-from cardlake.warehouse.tables import FACT_REWARD, FACT_TRANSACTION
+from contracts.tables import FACT_REWARD, FACT_TRANSACTION
 from spark_jobs.transforms.star import star_rows, star_struct
 from spark_jobs.transforms.star_facts import TRANSACTION_SCORES, build_fact_transaction, fact_reward
 from tests.star.builders import (

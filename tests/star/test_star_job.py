@@ -17,7 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from cardlake.warehouse.tables import FRAUD_ALERTS, STAR_TABLES, TABLES_BY_NAME
+from contracts import lake as lake_tables
+from contracts.jobs import ExportOptions, StarOptions
+from contracts.lake import LakeTable
+from contracts.landing import Window
+from contracts.tables import FRAUD_ALERTS, STAR_TABLES, TABLES_BY_NAME
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.delta_io.delta_rs import DeltaRsIO
@@ -49,14 +53,13 @@ def _ctx(spark, lake: str, run_id: str) -> JobContext:
         delta=DeltaRsIO(),
         landing_uri=str(Path(lake).parent / "landing"),
         lake_uri=lake,
-        window_start=datetime(2025, 6, 1, tzinfo=UTC),
-        window_end=datetime(2025, 6, 15, tzinfo=UTC),
+        window=Window(datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 6, 15, tzinfo=UTC)),
         run_id=run_id,
     )
 
 
 def _merge(ctx: JobContext, layer: str, name: str, schema, rows: list[dict[str, Any]], spec: MergeSpec) -> None:
-    ctx.delta.merge(frame(ctx.spark, schema, rows), ctx.table(layer, name), spec)
+    ctx.delta.merge(frame(ctx.spark, schema, rows), LakeTable(layer, name).uri(ctx.lake_uri), spec)
 
 
 def _silver(ctx: JobContext, name: str, schema, key: str, rows: list[dict[str, Any]]) -> None:
@@ -71,7 +74,7 @@ def _reward_tx(*rows: dict[str, Any]) -> list[dict[str, Any]]:
 def _snapshot(ctx: JobContext) -> dict[str, Any]:
     tables = {}
     for name in GOLD_STAR:
-        uri = ctx.table("gold", name)
+        uri = ctx.table(lake_tables.gold_star_table(name))
         rows = sorted(tuple(r) for r in ctx.delta.read(ctx.spark, uri).collect())
         tables[name] = {"version": ctx.delta.version(uri), "rows": rows}
     return tables
@@ -123,13 +126,13 @@ def lake_runs(spark, tmp_path_factory) -> dict[str, Any]:
         ),
         REWARD_TX_SPEC,
     )
-    state["run1_metrics"] = star.run(ctx1)
+    state["run1_metrics"] = star.run(ctx1, StarOptions())
     state["after_run1"] = _snapshot(ctx1)
-    state["rerun_metrics"] = star.run(ctx1)
+    state["rerun_metrics"] = star.run(ctx1, StarOptions())
     state["after_rerun"] = _snapshot(ctx1)
-    state["export1_metrics"] = export.run(ctx1)
+    state["export1_metrics"] = export.run(ctx1, ExportOptions())
     state["export1"] = _export_state(lake, "run-1")
-    export.run(ctx1)
+    export.run(ctx1, ExportOptions())
     state["export1_again"] = _export_state(lake, "run-1")
 
     ctx2 = _ctx(spark, lake, "run-2")
@@ -153,7 +156,7 @@ def lake_runs(spark, tmp_path_factory) -> dict[str, Any]:
     scores = spark.createDataFrame([("tx_1", 0.7, "v1", "run-2")], TRANSACTION_SCORES)
     ctx2.delta.merge(
         scores,
-        ctx2.table("gold", "transaction_scores"),
+        ctx2.table(lake_tables.GOLD_TRANSACTION_SCORES),
         MergeSpec(keys=("transaction_id",), compare_column="run_id", version_column=None),
     )
     alert = [
@@ -166,12 +169,12 @@ def lake_runs(spark, tmp_path_factory) -> dict[str, Any]:
     alerts = spark.createDataFrame(alert, star_struct(FRAUD_ALERTS, bookkeeping=True))
     ctx2.delta.merge(
         alerts,
-        ctx2.table("gold", "fraud_alerts"),
+        ctx2.table(lake_tables.GOLD_FRAUD_ALERTS),
         MergeSpec(keys=("alert_key",), version_column=None, compare_column="row_hash"),
     )
-    state["run2_metrics"] = star.run(ctx2)
+    state["run2_metrics"] = star.run(ctx2, StarOptions())
     state["after_run2"] = _snapshot(ctx2)
-    export.run(ctx2)
+    export.run(ctx2, ExportOptions())
     state["export2"] = _export_state(lake, "run-2")
     return state
 
@@ -210,7 +213,7 @@ def test_dim_date_covers_every_fact_date(lake_runs):
 
 
 def test_rerunning_the_same_run_writes_nothing(lake_runs):
-    assert lake_runs["rerun_metrics"]["rows_changed"] == 0
+    assert sum(t.written for t in lake_runs["rerun_metrics"].tables) == 0
     assert lake_runs["after_rerun"] == lake_runs["after_run1"]  # same Delta versions, same rows
 
 
@@ -323,4 +326,4 @@ def test_export_holds_only_the_rows_the_run_changed(lake_runs):
         "fraud_alerts": 1,
     }
     assert tables["dim_customer"]["files"] == []
-    assert lake_runs["export1_metrics"]["manifest"].endswith("exports/run-1/_export.json")
+    assert lake_runs["export1_metrics"].export_manifest_uri.endswith("exports/run-1/_export.json")
