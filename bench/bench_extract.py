@@ -81,9 +81,8 @@ def _record(url: str, page_size: int, folder: str) -> None:
 
 
 def _credentials(url: str):
-    from pydantic import SecretStr
-
     from cardlake.source.credentials import ApiCredentials
+    from pydantic import SecretStr
 
     return ApiCredentials(
         base_url=url,

@@ -1,6 +1,6 @@
 """Benchmark of the card API simulator: records/s served over loopback to a paging client, and peak RSS.
 
-Starts `python -m cardapi.cli serve` as its own process (so its memory is measured alone), logs in, and pages
+Starts `python -m cardlake.cli api serve` as its own process (so its memory is measured alone), logs in, and pages
 through monthly windows with limit=1000 the way the extraction flow does. Writes bench/results/simulator.json.
 
     .venv/bin/python bench/bench_simulator.py              # one month, 1,000 cards
@@ -115,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
 
     port = free_port()
-    cmd = [sys.executable, "-m", "cardapi.cli", "serve", "--port", str(port), "--cards", str(args.cards)]
+    cmd = [sys.executable, "-m", "cardlake.cli", "api", "serve", "--port", str(port), "--cards", str(args.cards)]
     server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     results: dict = {

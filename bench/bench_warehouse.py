@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cardlake.warehouse.base import Warehouse
 from cardlake.warehouse.duckdb import DuckDBWarehouse
-from cardlake.warehouse.export import write_export
+from tests.warehouse.star_data import write_export
 
 GOAL_ROWS_PER_S = 100_000
 START = np.datetime64("2023-01-01", "D")

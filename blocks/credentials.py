@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, model_validator
-
-if TYPE_CHECKING:
-    from cardlake.source.credentials import ApiCredentials
 
 SECRET_KEYS = ("email", "password", "totp_secret", "client_id", "refresh_token")
 
 
 class CardApiCredentials(Block):
-    """Login for the card API. Production users usually hand over a refresh token (the real login has a captcha)."""
+    """Login for the card API: the one credentials class, saved as a block or built from settings for the simulator.
+
+    Either a login (email, password, TOTP secret) or a refresh token, and a client id. Production users
+    usually hand over a refresh token (the real login has a captcha). Secrets are SecretStr: they never print.
+    """
 
     _block_type_name = "Card API Credentials"
     _block_type_slug = "cardlake-card-api-credentials"
@@ -66,16 +67,6 @@ class CardApiCredentials(Block):
         values.update({key: value for key, value in own.items() if value is not None})
         return CardApiCredentials(**values)
 
-    def to_api_credentials(self, secrets_client: Any | None = None) -> ApiCredentials:
-        """What cardlake.source's client takes, with Secrets Manager values resolved."""
-        from cardlake.source.credentials import ApiCredentials
-
-        resolved = self.resolve(secrets_client)
-        return ApiCredentials(
-            base_url=resolved.base_url,
-            client_id=resolved.client_id or "",
-            email=resolved.email,
-            password=resolved.password,
-            totp_secret=resolved.totp_secret,
-            refresh_token=resolved.refresh_token,
-        )
+    @property
+    def can_login(self) -> bool:
+        return bool(self.email and self.password and self.totp_secret)

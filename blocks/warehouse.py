@@ -7,8 +7,6 @@ from typing import Literal
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, model_validator
 
-DEFAULT_PORTS = {"postgres": 5432, "redshift": 5439}
-
 
 class WarehouseConnection(Block):
     """Where the star schema lives. Redshift can use IAM (no password) with a cluster or serverless workgroup."""
@@ -19,6 +17,7 @@ class WarehouseConnection(Block):
 
     kind: Literal["duckdb", "postgres", "redshift"] = "duckdb"
     duckdb_path: str | None = Field(None, description="DuckDB file (kind=duckdb).")
+    dsn: SecretStr | None = Field(None, description="postgres: a libpq connection string, instead of host/user/...")
     host: str | None = None
     port: int | None = Field(None, description="Default 5432 (postgres) / 5439 (redshift).")
     database: str | None = None
@@ -38,6 +37,8 @@ class WarehouseConnection(Block):
             if not self.duckdb_path:
                 raise ValueError("kind=duckdb needs duckdb_path")
             return self
+        if self.kind == "postgres" and self.dsn is not None:
+            return self
         if not self.database:
             raise ValueError(f"kind={self.kind} needs database")
         if self.kind == "redshift" and self.iam:
@@ -48,7 +49,3 @@ class WarehouseConnection(Block):
         if missing:
             raise ValueError(f"kind={self.kind} needs {missing}")
         return self
-
-    @property
-    def effective_port(self) -> int | None:
-        return self.port or DEFAULT_PORTS.get(self.kind)

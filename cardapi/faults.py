@@ -111,7 +111,7 @@ class MalformedFeed:
         self._feed = feed
         self._rate = config.malformed_rate
         self._seed = config.fault_seed
-        self._cache = _BucketCache(32)
+        self._cache: _BucketCache[list[Item]] = _BucketCache(32)
 
     def day_span(self) -> tuple[int, int]:
         return self._feed.day_span()

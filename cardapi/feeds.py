@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import string
 from collections import OrderedDict
+from collections.abc import Callable
 from threading import RLock
-from typing import NamedTuple, Protocol
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
@@ -44,13 +45,16 @@ class Feed(Protocol):
         ...
 
 
-class _BucketCache:
+_V = TypeVar("_V")
+
+
+class _BucketCache(Generic[_V]):
     def __init__(self, size: int) -> None:
         self._size = size
-        self._data: OrderedDict[int, list[Item]] = OrderedDict()
+        self._data: OrderedDict[int, _V] = OrderedDict()
         self._lock = RLock()
 
-    def get(self, day: int, build) -> list[Item]:  # noqa: ANN001
+    def get(self, day: int, build: Callable[[int], _V]) -> _V:
         with self._lock:
             if day in self._data:
                 self._data.move_to_end(day)
@@ -68,7 +72,7 @@ class TransactionFeed:
 
     def __init__(self, ledger: Ledger, cache_size: int = 32) -> None:
         self.ledger = ledger
-        self._cache = _BucketCache(cache_size)
+        self._cache: _BucketCache[list[Item]] = _BucketCache(cache_size)
 
     def day_span(self) -> tuple[int, int]:
         return self.ledger.first_day, self.ledger.end_day - 1 + self.ledger.update_lag_days
@@ -93,11 +97,13 @@ class RewardFeed:
     def __init__(self, ledger: Ledger, rates: PluRates, cache_size: int = 32, day_cache_size: int = 64) -> None:
         self.ledger = ledger
         self.rates = rates
-        self._cache = _BucketCache(cache_size)
+        self._cache: _BucketCache[list[Item]] = _BucketCache(cache_size)
         # A sequential extraction needs each origin day's events twice, ~45 days apart (pending, then decided),
         # and inserts two origin days per served day meanwhile: hold ~two approval periods or rebuild them.
         lag = ledger.reward_lag_days
-        self._events = _BucketCache(max(day_cache_size, 2 * (APPROVAL_DELAY // DAY + lag) + 8))
+        self._events: _BucketCache[dict[int, list[Item]]] = _BucketCache(
+            max(day_cache_size, 2 * (APPROVAL_DELAY // DAY + lag) + 8)
+        )
 
     def day_span(self) -> tuple[int, int]:
         lag = self.ledger.reward_lag_days

@@ -157,8 +157,10 @@ class KaggleLedger:
         cc_num, merchant, category = row[c["cc_num"]], row[c["merchant"]], row[c["category"]]
         holder_id = f"ch_{stable_hex('cardholder', cc_num, size=6)}"
         when = iso(ts)
+        txn_id = row[c["trans_num"]]
+        fraud = row[c["is_fraud"]] == "1"
         record = {
-            "id": row[c["trans_num"]],
+            "id": txn_id,
             "date": when,
             "type": "CARD_SETTLEMENT",
             "amount": amount,
@@ -194,10 +196,9 @@ class KaggleLedger:
                 "lat": float(row[c["merch_lat"]]),
                 "long": float(row[c["merch_long"]]),
             },
-            "isFraud": row[c["is_fraud"]] == "1",
+            "isFraud": fraud,
             "originalTransactionId": None,
             "createdAt": when,
             "updatedAt": when,
         }
-        fraud = record["isFraud"]
-        return Txn(record["id"], ts, ts, amount, _plan_rate(cc_num), False, fraud, False, cc_num, dumps(record))
+        return Txn(txn_id, ts, ts, amount, _plan_rate(cc_num), False, fraud, False, cc_num, dumps(record))

@@ -6,7 +6,7 @@ Built once per (seed, n_cards) from a seeded RNG, so every server process and `c
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
@@ -79,6 +79,10 @@ class Universe:
     merchants: list[Merchant]
     merchants_by_category: list[list[int]]
     card_json: list[str]  # '"card":{...},"cardholder":{...}' per card, pre-serialised
+    # derived in __post_init__: plain lists for the per-transaction hot loop
+    _merchant_json: list[tuple[str, str]] = field(init=False, repr=False, compare=False)
+    _rates_list: list[float] = field(init=False, repr=False, compare=False)
+    _card_holder_fragment: list[Any] = field(init=False, repr=False, compare=False)
 
     @property
     def merchant_json(self) -> list[tuple[str, str]]:

@@ -1,62 +1,70 @@
 """One settings object that picks every implementation; the defaults are the embedded ones.
 
 Environment variables override any field with the prefix `CARDLAKE_` (e.g. `CARDLAKE_WAREHOUSE=postgres`).
+Deployments set them in `prefect.yaml` (job_variables.env). Settings are read once, where a flow or a command
+starts, and resolved with the blocks they name into one `cardlake.config.PipelineConfig`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts import names
+from contracts.jobs import DeltaEngine, LocalSpark
+from contracts.lake import default_models_root
+from contracts.landing import DEFAULT_SOURCE
 
 # Only for the local simulator and `make run`: the summary flags when it is in use.
 LOCAL_DEMO_PAN_KEY = "cardlake-local-demo-pan-key-not-for-production"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CARDLAKE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CARDLAKE_", extra="ignore", frozen=True)
 
     home: Path = Field(Path(".cardlake"), description="Local state: landing, lake, warehouse, model registry.")
+    debug: bool = Field(False, description="Show full tracebacks on the command line.")
 
     # source
-    source: Literal["simulator", "card-api"] = "simulator"
-    source_name: str = "cardapi"
+    source: names.SourceKind = "simulator"
+    source_name: str = DEFAULT_SOURCE
     api_base_url: str = "http://127.0.0.1:8765"
     api_email: str = "demo@cardlake.local"
     api_password: SecretStr = SecretStr("cardlake-demo")
     api_totp_secret: SecretStr = SecretStr("JBSWY3DPEHPK3PXP")
     api_client_id: str = "cardlake-local"
     api_refresh_token: SecretStr | None = None
-    api_page_size: int = 1000
-    extract_overlap_hours: int = 24 * 46  # rewards turn approved 45 days after creation
+    api_page_size: int = Field(1000, ge=1, le=5000)
 
     # landing storage
-    landing: Literal["local", "s3"] = "local"
-    landing_s3_bucket_block: str = "cardlake-landing"
+    landing: names.LandingKind = "local"
+    landing_s3_bucket_block: str = names.LANDING_BLOCK
 
     # spark
-    spark_runner: Literal["local-submit", "local-session", "emr-serverless"] = "local-submit"
-    delta_engine: Literal["delta-rs", "delta-spark"] = "delta-rs"
-    emr_block: str = "cardlake-emr"
+    spark_runner: names.SparkRunnerKind = "local-submit"
+    delta_engine: DeltaEngine = "delta-rs"
+    emr_block: str = names.EMR_BLOCK
     lake_uri: str | None = None  # defaults to <home>/lake
     landing_uri: str | None = None  # defaults to <home>/landing
+    spark_master: str = "local[2]"
+    spark_shuffle_partitions: int = Field(4, ge=1)
+    spark_driver_memory: str = "4g"
+    spark_log_level: str = "ERROR"
 
     # warehouse
-    warehouse: Literal["duckdb", "postgres", "redshift"] = "duckdb"
-    warehouse_block: str = "cardlake-warehouse"
+    warehouse: names.WarehouseKind = "duckdb"
+    warehouse_block: str = names.WAREHOUSE_BLOCK
     duckdb_path: Path | None = None  # defaults to <home>/warehouse.duckdb
     postgres_dsn: SecretStr | None = None
 
     # security
     pan_token_key: SecretStr | None = None  # falls back to the Secret block, then the flagged local key
-    pan_token_secret_block: str = "pan-token-key"
+    pan_token_secret_block: str = names.PAN_TOKEN_KEY_BLOCK
 
     # fraud
-    fraud_threshold: float = 0.5
+    fraud_threshold: float | None = Field(None, ge=0.0, le=1.0)  # None: the threshold the model was trained with
     model_dir: str | None = None  # defaults to <home>/models, or <lake>/models when the lake is on S3
 
     @property
@@ -77,19 +85,18 @@ class Settings(BaseSettings):
         if self.model_dir:
             return self.model_dir
         if "://" in self.lake_root:
-            return f"{self.lake_root.rstrip('/')}/models"
+            return default_models_root(self.lake_root)
         return str((self.home / "models").resolve())
 
+    @property
+    def local_spark(self) -> LocalSpark:
+        return LocalSpark(
+            master=self.spark_master,
+            shuffle_partitions=self.spark_shuffle_partitions,
+            driver_memory=self.spark_driver_memory,
+            log_level=self.spark_log_level,
+        )
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
-
-
-def utc(value: datetime) -> datetime:
-    """A timezone-aware UTC datetime (naive values are taken as UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def iso(value: datetime) -> str:
-    return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    @property
+    def logs_dir(self) -> Path:
+        return (self.home / "logs").resolve()

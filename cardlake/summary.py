@@ -1,11 +1,128 @@
-"""The run summary a person reads at the end of `cardlake run` / `make run`."""
+"""The run summary: one typed value built from every stage's result, rendered for a terminal and as markdown.
+
+Every stage reports counts per table in one shape (`contracts.results.TableCounts`), so the rows-per-stage
+table is rendered without knowing any stage.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from cardlake.warehouse.summary import WarehouseSummary
+from contracts.landing import Window
+from contracts.results import StageResult, TransformResult
+
+STAGE_COLUMNS = ("stage", "table", "in", "accepted", "rejected", "written", "note")
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """The fraud model that scored the run and its holdout quality, or how to get one."""
+
+    version: str | None
+    model_type: str = ""
+    holdout_months: str = ""
+    holdout_pr_auc: float | None = None
+    holdout_roc_auc: float | None = None
+    precision_at_threshold: float | None = None
+    recall_at_threshold: float | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Locations:
+    landing: str
+    lake: str
+    warehouse: str
+    duckdb_file: str | None = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    window: Window
+    extract: StageResult
+    transform: TransformResult
+    load: StageResult
+    warehouse: WarehouseSummary
+    fraud_model: ModelSummary
+    locations: Locations
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def run_id(self) -> str:
+        return self.window.label
+
+    @property
+    def stages(self) -> tuple[StageResult, ...]:
+        return (self.extract, *self.transform.stages, self.load)
+
+
+def stage_rows(summary: RunSummary) -> list[dict[str, Any]]:
+    """Rows per stage, the table a person reads first: records in, accepted, rejected, written."""
+    return [
+        dict(zip(STAGE_COLUMNS, (s.stage, t.table, t.read, t.accepted, t.rejected, t.written, t.note), strict=True))
+        for s in summary.stages
+        for t in s.tables
+    ]
+
+
+def _cached_note(summary: RunSummary) -> str | None:
+    if summary.transform.cached:
+        return (
+            "Spark stage: nothing new was landed for this window and the model is unchanged, so the figures above "
+            "are those of the run that built it (cached); use --force to run it again."
+        )
+    return None
+
+
+def _notes(summary: RunSummary) -> list[str]:
+    return [note for stage in summary.stages for note in stage.notes]
+
+
+def _model_lines(model: ModelSummary) -> list[tuple[str, str]]:
+    if model.version is None:
+        return [("model", "none yet: train one with `cardlake fraud train` (transactions are not scored until then)")]
+    return [
+        (field.name.replace("_", " "), _number(getattr(model, field.name)))
+        for field in dataclasses.fields(model)
+        if getattr(model, field.name) not in (None, "")
+    ]
+
+
+def _warehouse_lines(warehouse: WarehouseSummary) -> list[tuple[str, str]]:
+    lines = []
+    for field in dataclasses.fields(warehouse):
+        value = getattr(warehouse, field.name)
+        if field.name == "top_categories":
+            continue
+        shown = f"{value:.2%}" if field.name == "fraud_rate" else _number(value)
+        lines.append((field.name.replace("_", " "), shown))
+    return lines
+
+
+def markdown(summary: RunSummary) -> str:
+    lines = [f"# cardlake run `{summary.run_id}`", "", f"Window: {summary.window}", ""]
+    lines += ["| " + " | ".join(STAGE_COLUMNS) + " |", "|" + "---|" * len(STAGE_COLUMNS)]
+    for row in stage_rows(summary):
+        lines.append("| " + " | ".join(_number(row[c]) for c in STAGE_COLUMNS) + " |")
+    cached = _cached_note(summary)
+    lines += ["", cached] if cached else []
+    lines += ["", *[f"- {note}" for note in _notes(summary)]] if _notes(summary) else []
+    lines += ["", "## Fraud model", ""] + [f"- {k}: {v}" for k, v in _model_lines(summary.fraud_model)]
+    lines += ["", "## Warehouse", ""] + [f"- {k}: {v}" for k, v in _warehouse_lines(summary.warehouse)]
+    lines += [f"- top category: {c.category} (GBP {c.spend_gbp:,.2f})" for c in summary.warehouse.top_categories]
+    cost = summary.transform.cost
+    if cost.estimated_cost_usd is not None:
+        lines += ["", f"Spark cost: {cost.vcpu_hours or 0:.3f} vCPU-h, {cost.memory_gb_hours or 0:.3f} GB-h, "
+                      f"about ${cost.estimated_cost_usd:.4f}"]  # fmt: skip
+    if summary.warnings:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in summary.warnings]
+    return "\n".join(lines)
 
 
 def _number(value: Any) -> str:
@@ -14,94 +131,70 @@ def _number(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        return f"{value:,.3f}" if abs(value) < 1 else f"{value:,.2f}"
     return str(value)
 
 
-def _stage_table(summary: dict[str, Any]) -> Table:
-    from flows.report import stage_rows
-
-    table = Table(title="Rows per stage", title_justify="left")
-    for column in ("stage", "table", "in", "accepted", "rejected", "written"):
-        table.add_column(column, justify="left" if column in ("stage", "table") else "right")
-    for row in stage_rows(summary):
-        table.add_row(*[_number(row[c]) for c in ("stage", "table", "in", "accepted", "rejected", "written")])
+def _pairs_table(title: str, pairs: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key, value in pairs:
+        table.add_row(key, value)
     return table
 
 
-def _warehouse_tables(warehouse: dict[str, Any]) -> list[Table]:
-    tables = []
-    scalars = {k: v for k, v in warehouse.items() if not isinstance(v, list | dict)}
-    if scalars:
-        t = Table(title="Warehouse (from the reporting views)", title_justify="left", show_header=False)
-        t.add_column("what")
-        t.add_column("value", justify="right")
-        for key, value in scalars.items():
-            shown = f"{value:.2%}" if "rate" in key and isinstance(value, float) else _number(value)
-            t.add_row(key.replace("_", " "), shown)
-        tables.append(t)
-    for key, value in warehouse.items():
-        if isinstance(value, dict):
-            t = Table(title=key.replace("_", " "), title_justify="left", show_header=False)
-            t.add_column("what")
-            t.add_column("value", justify="right")
-            for k, v in value.items():
-                t.add_row(str(k).replace("_", " "), f"{v:.3f}" if isinstance(v, float) and v <= 1 else _number(v))
-            tables.append(t)
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            t = Table(title=key.replace("_", " "), title_justify="left")
-            for column in value[0]:
-                t.add_column(column, justify="right" if isinstance(value[0][column], int | float) else "left")
-            for row in value:
-                t.add_row(*[_number(v) for v in row.values()])
-            tables.append(t)
-    return tables
-
-
-def how_to_query(summary: dict[str, Any]) -> list[str]:
-    loc = summary.get("locations", {})
+def how_to_query(locations: Locations) -> list[str]:
     lines = [
-        f"Landing zone (raw, immutable): {loc.get('landing')}",
-        f"Delta lake (silver, gold):     {loc.get('lake')}",
+        f"Landing zone (raw, immutable): {locations.landing}",
+        f"Delta lake (silver, gold):     {locations.lake}",
     ]
-    if loc.get("duckdb_file"):
-        db = loc["duckdb_file"]
+    if locations.duckdb_file:
+        db = locations.duckdb_file
         lines += [
             f"Warehouse (DuckDB):            {db}",
             "",
             "Query it:",
-            '  cardlake warehouse query "SELECT * FROM rpt_top_categories"',
-            f'  duckdb -readonly {db} "SELECT * FROM rpt_daily_spend LIMIT 10"   (duckdb CLI)',
-            f"  python -c \"import duckdb; print(duckdb.connect('{db}', read_only=True)"
-            ".sql('SELECT * FROM rpt_rewards LIMIT 10'))\"",
+            '  .venv/bin/cardlake warehouse query "SELECT * FROM rpt_top_categories"',
+            f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db}', read_only=True)"
+            ".sql('SELECT * FROM rpt_daily_spend LIMIT 10'))\"",
             "Read a Delta table:",
-            f"  python -c \"from deltalake import DeltaTable; print(DeltaTable('{loc.get('lake')}/gold/"
+            f"  .venv/bin/python -c \"from deltalake import DeltaTable; print(DeltaTable('{locations.lake}/gold/"
             "reward_transactions').to_pandas().head())\"",
         ]
     else:
-        lines.append(f"Warehouse: {loc.get('warehouse')}")
+        lines.append(f"Warehouse: {locations.warehouse}")
     return lines
 
 
-def print_summary(summary: dict[str, Any], console: Console | None = None) -> None:
+def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     console = console or Console()
-    console.rule(f"cardlake run {summary['run_id']}")
-    console.print(f"Window: {summary['window']}")
-    console.print(_stage_table(summary))
-    if summary.get("transform", {}).get("cached"):
-        console.print(
-            "Spark stage: nothing new was landed for this window, so the figures above are those of the run that "
-            "built it (cached); use --force to run it again."
-        )
-    for table in _warehouse_tables(summary.get("warehouse", {})):
-        console.print(table)
-    for table in _warehouse_tables({"fraud_model": summary.get("fraud_model", {})}):
-        console.print(table)
-    cost = summary.get("transform", {}).get("cost", {})
-    if cost.get("estimated_cost_usd") is not None:
-        console.print(f"Spark cost: about ${cost['estimated_cost_usd']:.4f}")
-    for warning in summary.get("warnings", []):
+    console.rule(f"cardlake run {summary.run_id}")
+    console.print(f"Window: {summary.window}")
+    stages = Table(title="Rows per stage", title_justify="left")
+    for column in STAGE_COLUMNS:
+        stages.add_column(column, justify="left" if column in ("stage", "table", "note") else "right")
+    for row in stage_rows(summary):
+        stages.add_row(*[_number(row[c]) for c in STAGE_COLUMNS])
+    console.print(stages)
+    cached = _cached_note(summary)
+    if cached:
+        console.print(cached)
+    for note in _notes(summary):
+        console.print(f"note: {note}", highlight=False)
+    console.print(_pairs_table("Warehouse (from the reporting views)", _warehouse_lines(summary.warehouse)))
+    top = Table(title="top categories", title_justify="left")
+    for column in ("category", "spend GBP", "transactions"):
+        top.add_column(column, justify="left" if column == "category" else "right")
+    for c in summary.warehouse.top_categories:
+        top.add_row(c.category, _number(c.spend_gbp), _number(c.transactions))
+    console.print(top)
+    console.print(_pairs_table("fraud model", _model_lines(summary.fraud_model)))
+    cost = summary.transform.cost
+    if cost.estimated_cost_usd is not None:
+        console.print(f"Spark cost: about ${cost.estimated_cost_usd:.4f}")
+    for warning in summary.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print()
-    for line in how_to_query(summary):
+    for line in how_to_query(summary.locations):
         console.print(line, highlight=False, markup=False)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cardlake.landing.base import LandingZone, LandingZoneError
 from cardlake.landing.local import LocalLandingZone
 from cardlake.landing.s3 import S3LandingZone
-from cardlake.settings import Settings
+
+if TYPE_CHECKING:
+    from cardlake.config import PipelineConfig
 
 __all__ = ["LandingZone", "LandingZoneError", "LocalLandingZone", "S3LandingZone", "get_landing_zone"]
 
 
-def get_landing_zone(settings: Settings) -> LandingZone:
-    if settings.landing == "s3":
-        from prefect_aws import S3Bucket
-
-        return S3LandingZone(S3Bucket.load(settings.landing_s3_bucket_block, _sync=True))
-    return LocalLandingZone.at(settings.landing_root)
+def get_landing_zone(config: PipelineConfig) -> LandingZone:
+    if config.landing_bucket is not None:
+        return S3LandingZone(config.landing_bucket)
+    return LocalLandingZone.at(config.settings.landing_root)

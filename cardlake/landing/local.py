@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import cast
 
 from prefect.filesystems import LocalFileSystem
 
@@ -36,7 +37,8 @@ class LocalLandingZone(LandingZone):
         # the old object or the new one, never a half-written file.
         parent = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
         tmp_key = f"{parent}{_TMP_MARK}{uuid.uuid4().hex}"
-        tmp = Path(self.block.write_path(tmp_key, data, _sync=True))
+        # _sync=True: Prefect's documented sync dispatch, so the result is the sync implementation's str
+        tmp = Path(cast(str, self.block.write_path(tmp_key, data, _sync=True)))  # type: ignore[call-arg]
         try:
             os.replace(tmp, final)
         except BaseException:
@@ -47,7 +49,7 @@ class LocalLandingZone(LandingZone):
         path = self._path(key)
         if not path.is_file():
             raise FileNotFoundError(f"landing object {key!r} not found under {self.root}")
-        return self.block.read_path(str(path), _sync=True)
+        return cast(bytes, self.block.read_path(str(path), _sync=True))  # type: ignore[call-arg]
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

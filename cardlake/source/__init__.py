@@ -1,15 +1,13 @@
-"""The card API source: client, credentials and the extraction into the landing zone."""
+"""The card API source: the client and the extraction into the landing zone."""
 
 from cardlake.source.client import ENDPOINTS, CardApiClient, Page
-from cardlake.source.credentials import ApiCredentials, credentials_from_settings, resolve_credentials
 from cardlake.source.errors import ApiAuthError, CardApiError, PermanentApiError, TransientApiError
-from cardlake.source.extraction import Extractor, Window, chunk_windows
+from cardlake.source.extraction import Extractor, chunk_windows
 from cardlake.source.retry import RetryPolicy
 
 __all__ = [
     "ENDPOINTS",
     "ApiAuthError",
-    "ApiCredentials",
     "CardApiClient",
     "CardApiError",
     "Extractor",
@@ -17,8 +15,5 @@ __all__ = [
     "PermanentApiError",
     "RetryPolicy",
     "TransientApiError",
-    "Window",
     "chunk_windows",
-    "credentials_from_settings",
-    "resolve_credentials",
 ]

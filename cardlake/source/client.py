@@ -16,17 +16,16 @@ import orjson
 import requests
 from pydantic import SecretStr
 
-from cardlake.settings import iso
+from blocks.credentials import CardApiCredentials
 from cardlake.source.auth import jwt_expiry, totp
-from cardlake.source.credentials import ApiCredentials
 from cardlake.source.errors import ApiAuthError, PermanentApiError, TransientApiError
 from cardlake.source.retry import Backoff, RetryPolicy, parse_retry_after
+from contracts.api import ENTITY_PATHS, LOGIN_PATH, REFRESH_PATH
+from contracts.landing import Entity, iso
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS = {"transactions": "/transactions", "rewards": "/v3/rewards", "plu_rates": "/rates/plu"}
-# The field that identifies a record of each entity (rates have no id: one price per timestamp).
-ID_FIELDS = {"transactions": "id", "rewards": "id", "plu_rates": "timestamp"}
+ENDPOINTS: dict[Entity, str] = ENTITY_PATHS
 MAX_LIMIT = 5000
 
 _NETWORK_ERRORS = (
@@ -53,7 +52,7 @@ class Page:
 class CardApiClient:
     def __init__(
         self,
-        credentials: ApiCredentials,
+        credentials: CardApiCredentials,
         *,
         policy: RetryPolicy | None = None,
         connect_timeout: float = 5.0,
@@ -146,15 +145,15 @@ class CardApiClient:
             "totp": totp(creds.totp_secret.get_secret_value(), self.clock()),
             "clientId": creds.client_id,
         }
-        _, parsed = self._send("POST", "/auth/login", json_body=body, auth=False)
-        self._accept_tokens(parsed, "/auth/login")
+        _, parsed = self._send("POST", LOGIN_PATH, json_body=body, auth=False)
+        self._accept_tokens(parsed, LOGIN_PATH)
         log.info("logged in to the card API")
 
     def _refresh(self) -> None:
         assert self._refresh_token is not None
         body = {"clientId": self.credentials.client_id, "refreshToken": self._refresh_token.get_secret_value()}
-        _, parsed = self._send("POST", "/auth/refresh-token", json_body=body, auth=False)
-        self._accept_tokens(parsed, "/auth/refresh-token")
+        _, parsed = self._send("POST", REFRESH_PATH, json_body=body, auth=False)
+        self._accept_tokens(parsed, REFRESH_PATH)
         log.info("refreshed the card API id_token")
 
     def _accept_tokens(self, parsed: Any, endpoint: str) -> None:

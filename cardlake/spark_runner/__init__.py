@@ -1,43 +1,29 @@
-"""Run the Spark jobs of contracts section 4 wherever configuration says: local spark-submit, this process,
-or EMR Serverless."""
+"""Run the Spark jobs of `contracts.jobs` wherever configuration says: local spark-submit, this process, or
+EMR Serverless."""
 
 from __future__ import annotations
 
-from cardlake.settings import Settings
-from cardlake.spark_runner.base import (
-    SparkJobFailed,
-    SparkJobRequest,
-    SparkJobResult,
-    SparkRunner,
-    build_job_args,
-    read_job_results,
-)
+from cardlake.config import ConfigError, PipelineConfig
+from cardlake.spark_runner.base import SparkJobFailed, SparkJobResult, SparkRunner, read_job_results
 
-__all__ = [
-    "SparkJobFailed",
-    "SparkJobRequest",
-    "SparkJobResult",
-    "SparkRunner",
-    "build_job_args",
-    "get_runner",
-    "read_job_results",
-]
+__all__ = ["SparkJobFailed", "SparkJobResult", "SparkRunner", "get_runner", "read_job_results"]
 
 
-def get_runner(settings: Settings) -> SparkRunner:
-    """The runner named by `settings.spark_runner`."""
-    if settings.spark_runner == "local-submit":
-        from cardlake.spark_runner.local import LocalSubmitRunner
-
-        return LocalSubmitRunner(settings)
-    if settings.spark_runner == "local-session":
-        from cardlake.spark_runner.local import LocalSessionRunner
-
-        return LocalSessionRunner(settings)
+def get_runner(config: PipelineConfig) -> SparkRunner:
+    """The runner `settings.spark_runner` names, built from the resolved configuration."""
+    settings = config.settings
     if settings.spark_runner == "emr-serverless":
         from cardlake.spark_runner.emr import EmrServerlessRunner
 
-        return EmrServerlessRunner.from_settings(settings)
-    raise ValueError(
-        f"unknown spark_runner {settings.spark_runner!r}: use local-submit, local-session or emr-serverless"
-    )
+        if config.emr is None:
+            raise ConfigError("spark_runner is emr-serverless but no EMR Serverless application block was loaded")
+        return EmrServerlessRunner(config.emr)
+    if config.pan_key is None:
+        raise ConfigError(f"spark_runner {settings.spark_runner} needs a PAN token key")
+    if settings.spark_runner == "local-session":
+        from cardlake.spark_runner.local import LocalSessionRunner
+
+        return LocalSessionRunner(config.pan_key, local=settings.local_spark)
+    from cardlake.spark_runner.local import LocalSubmitRunner
+
+    return LocalSubmitRunner(config.pan_key, settings.logs_dir, local=settings.local_spark)

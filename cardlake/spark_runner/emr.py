@@ -19,17 +19,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from blocks.emr import EmrServerlessApplication
-from cardlake.settings import Settings
 from cardlake.spark_runner.base import (
     SparkJobFailed,
-    SparkJobRequest,
     SparkJobResult,
     SparkRunner,
-    build_job_args,
     read_job_results,
 )
 from cardlake.spark_runner.local import DEFAULT_ENTRY_POINT, PROJECT_ROOT
 from cardlake.spark_runner.packaging import CodeBundle, build_code_bundle, upload_if_absent
+from contracts.jobs import JobRequest
+from contracts.results import SparkCost
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,9 @@ RETRYABLE_ERRORS = frozenset(
 CLIENT_TOKEN_MAX = 64  # StartJobRun.clientToken: 1-64 chars of [A-Za-z0-9._-]
 MAX_RESTARTS = 20  # successive failed attempts of one request that a retry may chain past
 DELTA_JARS = "/usr/share/aws/delta/lib/delta-spark.jar,/usr/share/aws/delta/lib/delta-storage.jar"
-CODE_PACKAGES = ("spark_jobs", "cardlake")
+# What EMR needs to run the jobs: the jobs and the contracts they build against (the layer check keeps
+# spark_jobs from importing anything else of the project).
+CODE_PACKAGES = ("spark_jobs", "contracts")
 
 ClientFactory = Callable[[str], Any]
 STALE_AFTER = timedelta(seconds=30)
@@ -86,10 +87,6 @@ class EmrServerlessRunner(SparkRunner):
         self.emr = clients("emr-serverless")
         self.s3 = clients("s3")
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EmrServerlessRunner:
-        return cls(EmrServerlessApplication.load(settings.emr_block, _sync=True))
-
     # -- the request ------------------------------------------------------------------------------
 
     def upload_code(self) -> CodeBundle:
@@ -123,7 +120,7 @@ class EmrServerlessRunner(SparkRunner):
             parts += ["--conf", f"{key}={value}"]
         return " ".join(parts)
 
-    def start_job_run_params(self, request: SparkJobRequest, bundle: CodeBundle, after: str = "") -> dict[str, Any]:
+    def start_job_run_params(self, request: JobRequest, bundle: CodeBundle, after: str = "") -> dict[str, Any]:
         request = dataclasses.replace(request, delta_engine="delta-spark")  # EMR ships the delta-spark jars
         name = f"cardlake-{'-'.join(request.jobs)}-{request.run_id}"[:256]
         return {
@@ -134,7 +131,7 @@ class EmrServerlessRunner(SparkRunner):
             "jobDriver": {
                 "sparkSubmit": {
                     "entryPoint": bundle.entry_uri(self.block.code_uri),
-                    "entryPointArguments": build_job_args(request, self.block.pan_key_secret_arn),
+                    "entryPointArguments": request.to_argv(self.block.pan_key_secret_arn),
                     "sparkSubmitParameters": self.spark_submit_parameters(bundle),
                 }
             },
@@ -151,7 +148,7 @@ class EmrServerlessRunner(SparkRunner):
 
     # -- running ----------------------------------------------------------------------------------
 
-    def run(self, request: SparkJobRequest) -> SparkJobResult:
+    def run(self, request: JobRequest) -> SparkJobResult:
         bundle = self.upload_code()
         after = ""
         for _ in range(MAX_RESTARTS):
@@ -241,7 +238,7 @@ class EmrServerlessRunner(SparkRunner):
                 delay = min(delay * 2, self.block.poll_max_interval_s)
         raise AssertionError("unreachable")
 
-    def _result(self, request: SparkJobRequest, job_run: dict[str, Any]) -> SparkJobResult:
+    def _result(self, request: JobRequest, job_run: dict[str, Any]) -> SparkJobResult:
         total = job_run.get("totalResourceUtilization") or {}
         billed = job_run.get("billedResourceUtilization") or total
         cost = None
@@ -254,10 +251,12 @@ class EmrServerlessRunner(SparkRunner):
             job_run_id=job_run_id,
             state=job_run["state"],
             results=read_job_results(request.lake_uri, request.run_id, request.jobs, self.s3),
-            vcpu_hours=total.get("vCPUHour"),
-            memory_gb_hours=total.get("memoryGBHour"),
-            storage_gb_hours=total.get("storageGBHour"),
-            estimated_cost_usd=cost,
+            cost=SparkCost(
+                vcpu_hours=total.get("vCPUHour"),
+                memory_gb_hours=total.get("memoryGBHour"),
+                storage_gb_hours=total.get("storageGBHour"),
+                estimated_cost_usd=cost,
+            ),
             log_uri=self.driver_log_uri(job_run_id),
             duration_s=job_run.get("totalExecutionDurationSeconds"),
             details={"billed_resource_utilization": billed} if billed else {},

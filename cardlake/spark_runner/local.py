@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import re
@@ -11,22 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from cardlake.settings import Settings
-from cardlake.spark_runner.base import (
-    SparkJobFailed,
-    SparkJobRequest,
-    SparkJobResult,
-    SparkRunner,
-    build_job_args,
-    read_job_results,
-)
+from cardlake.config import PanKey
+from cardlake.spark_runner.base import SparkJobFailed, SparkJobResult, SparkRunner, read_job_results
+from contracts.jobs import PAN_KEY_ENV, JobRequest, LocalSpark
+from contracts.results import JobResult
 
 log = logging.getLogger(__name__)
 
-PAN_KEY_ENV = "CARDLAKE_PAN_TOKEN_KEY"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ENTRY_POINT = PROJECT_ROOT / "spark_jobs" / "main.py"
 TAIL_LINES = 40
@@ -36,14 +29,6 @@ _NOISE = re.compile(
     r"^(\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (INFO|WARN|DEBUG) |\s*$|Using Spark's default log4j"
     r"|Setting default log level|To adjust logging level|WARNING: .*(illegal|reflective|Unsafe))"
 )
-
-
-def _pan_key(settings: Settings, explicit: str | None) -> tuple[str, bool]:
-    if explicit is not None:
-        return explicit, False
-    from blocks.secrets import resolve_pan_key
-
-    return resolve_pan_key(settings)
 
 
 def failure_tail(log_path: Path, secret: str | None = None, lines: int = TAIL_LINES) -> str:
@@ -60,42 +45,41 @@ class LocalSubmitRunner(SparkRunner):
 
     def __init__(
         self,
-        settings: Settings,
+        pan_key: PanKey,
+        logs_dir: Path,
         *,
+        local: LocalSpark | None = None,
         entry_point: Path = DEFAULT_ENTRY_POINT,
-        master: str = "local[2]",
         spark_conf: Mapping[str, str] | None = None,
         spark_submit: Path | None = None,
-        pan_key: str | None = None,
         timeout_s: float | None = None,
     ) -> None:
-        self.settings = settings
+        self.pan_key = pan_key
+        self.logs_dir = Path(logs_dir)
+        self.local = local or LocalSpark()
         self.entry_point = Path(entry_point)
-        self.master = master
         self.spark_conf = dict(spark_conf or {})
         self.spark_submit = spark_submit or Path(sys.executable).parent / "spark-submit"
-        self._explicit_pan_key = pan_key
         self.timeout_s = timeout_s
 
-    def command(self, request: SparkJobRequest) -> list[str]:
+    def command(self, request: JobRequest) -> list[str]:
         conf = {
             "spark.ui.enabled": "false",
             "spark.sql.session.timeZone": "UTC",
-            # Spark's default of 200 shuffle partitions costs minutes of task overhead on a small local batch.
-            "spark.sql.shuffle.partitions": os.environ.get("CARDLAKE_SHUFFLE_PARTITIONS", "4"),
-            "spark.driver.memory": os.environ.get("CARDLAKE_DRIVER_MEMORY", "4g"),
+            "spark.sql.shuffle.partitions": str(self.local.shuffle_partitions),
+            "spark.driver.memory": self.local.driver_memory,
             **self.spark_conf,
         }
-        cmd = [str(self.spark_submit), "--master", self.master]
+        cmd = [str(self.spark_submit), "--master", self.local.master]
         for key, value in conf.items():
             cmd += ["--conf", f"{key}={value}"]
-        return [*cmd, str(self.entry_point), *build_job_args(request)]
+        return [*cmd, str(self.entry_point), *request.to_argv()]
 
     def log_path(self, run_id: str) -> Path:
-        return (self.settings.home / "logs" / "spark" / f"{run_id}.log").resolve()
+        return (self.logs_dir / "spark" / f"{run_id}.log").resolve()
 
-    def run(self, request: SparkJobRequest) -> SparkJobResult:
-        key, is_local_default = _pan_key(self.settings, self._explicit_pan_key)
+    def run(self, request: JobRequest) -> SparkJobResult:
+        key = self.pan_key.value.get_secret_value()
         log_path = self.log_path(request.run_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {
@@ -130,7 +114,6 @@ class LocalSubmitRunner(SparkRunner):
             results=read_job_results(request.lake_uri, request.run_id, request.jobs),
             log_uri=str(log_path),
             duration_s=round(duration, 3),
-            details={"pan_key_is_local_default": is_local_default},
         )
 
     def _wait(self, proc: subprocess.Popen[bytes], started: float) -> int:
@@ -158,41 +141,36 @@ def stop_process_group(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> 
     log.warning("process group of pid %s stopped", proc.pid)
 
 
-@contextlib.contextmanager
-def _env_var(name: str, value: str) -> Iterator[None]:
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
+RunRequest = Callable[[JobRequest, str, LocalSpark], dict[str, JobResult]]
+
+
+def _spark_jobs_main(request: JobRequest, pan_key: str, local: LocalSpark) -> dict[str, JobResult]:
+    from spark_jobs.main import run_request
+
+    return run_request(request, pan_key, local)
 
 
 class LocalSessionRunner(SparkRunner):
-    """`spark_jobs.main.run_jobs(argv)` in this process, on the active (or a new local) SparkSession."""
+    """The jobs in this process, on the active (or a new local) SparkSession: no JVM start per run."""
 
-    def __init__(self, settings: Settings, *, module: str = "spark_jobs.main", pan_key: str | None = None) -> None:
-        self.settings = settings
-        self.module = module
-        self._explicit_pan_key = pan_key
+    def __init__(
+        self, pan_key: PanKey, *, local: LocalSpark | None = None, run_request: RunRequest = _spark_jobs_main
+    ) -> None:
+        self.pan_key = pan_key
+        self.local = local or LocalSpark()
+        self._run_request = run_request
 
-    def run(self, request: SparkJobRequest) -> SparkJobResult:
-        key, is_local_default = _pan_key(self.settings, self._explicit_pan_key)
-        run_jobs = importlib.import_module(self.module).run_jobs
+    def run(self, request: JobRequest) -> SparkJobResult:
+        key = self.pan_key.value.get_secret_value()
         started = time.monotonic()
-        with _env_var(PAN_KEY_ENV, key):
-            try:
-                run_jobs(build_job_args(request))
-            except Exception as exc:
-                details = f"{type(exc).__name__}: {exc}".replace(key, "***")
-                raise SparkJobFailed("FAILED", details, "this process's log", f"session-{request.run_id}") from exc
+        try:
+            results = self._run_request(request, key, self.local)
+        except Exception as exc:
+            details = f"{type(exc).__name__}: {exc}".replace(key, "***")
+            raise SparkJobFailed("FAILED", details, "this process's log", f"session-{request.run_id}") from exc
         return SparkJobResult(
             job_run_id=f"session-{request.run_id}",
             state="SUCCESS",
-            results=read_job_results(request.lake_uri, request.run_id, request.jobs),
+            results=results,
             duration_s=round(time.monotonic() - started, 3),
-            details={"pan_key_is_local_default": is_local_default},
         )

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from cardlake.warehouse.base import BI_ROLE, ConnectionSettings, Warehouse, is_transient_error, secret
+from blocks.warehouse import WarehouseConnection
+from cardlake.warehouse.base import Warehouse, is_transient_error, secret
 from cardlake.warehouse.export import ExportError, WarehouseError
-
-if TYPE_CHECKING:
-    from cardlake.settings import Settings
+from contracts.names import BI_ROLE
 
 __all__ = [
     "BI_ROLE",
-    "ConnectionSettings",
     "ExportError",
     "Warehouse",
     "WarehouseError",
@@ -21,19 +17,9 @@ __all__ = [
 ]
 
 
-def _load_block(name: str) -> Any:
-    from blocks.warehouse import WarehouseConnection
-
-    try:
-        return WarehouseConnection.load(name)
-    except ValueError as exc:
-        raise WarehouseError(
-            f"warehouse block {name!r} not found: register a WarehouseConnection block of that name "
-            "(or, for PostgreSQL, set CARDLAKE_POSTGRES_DSN)"
-        ) from exc
-
-
-def _postgres_dsn(conn: Any) -> str:
+def _postgres_dsn(conn: WarehouseConnection) -> str:
+    if conn.dsn is not None:
+        return conn.dsn.get_secret_value()
     from psycopg.conninfo import make_conninfo
 
     return make_conninfo(
@@ -46,24 +32,20 @@ def _postgres_dsn(conn: Any) -> str:
     )
 
 
-def get_warehouse(settings: Settings, connection: Any = None) -> Warehouse:
-    """The warehouse `settings.warehouse` names. `connection` (a WarehouseConnection block or ConnectionSettings)
-    overrides the `settings.warehouse_block` block, which PostgreSQL needs only without `postgres_dsn`."""
-    kind = settings.warehouse
-    if kind == "duckdb":
+def get_warehouse(connection: WarehouseConnection, read_only: bool = False) -> Warehouse:
+    """The warehouse the connection names; `read_only` opens it as a reader (what BI tools do)."""
+    if connection.kind == "duckdb":
         from cardlake.warehouse.duckdb import DuckDBWarehouse
 
-        path = connection.duckdb_path if connection is not None and connection.duckdb_path else settings.duckdb_file
-        return DuckDBWarehouse(path)
-    if kind == "postgres":
+        if not connection.duckdb_path:
+            raise WarehouseError("a duckdb warehouse connection needs duckdb_path")
+        return DuckDBWarehouse(connection.duckdb_path, read_only=read_only)
+    if connection.kind == "postgres":
         from cardlake.warehouse.postgres import PostgresWarehouse
 
-        if connection is None and settings.postgres_dsn is not None:
-            return PostgresWarehouse(settings.postgres_dsn.get_secret_value())
-        conn = connection or _load_block(settings.warehouse_block)
-        return PostgresWarehouse(_postgres_dsn(conn), schema=conn.db_schema or "public")
-    if kind == "redshift":
+        return PostgresWarehouse(_postgres_dsn(connection), schema=connection.db_schema or "public")
+    if connection.kind == "redshift":
         from cardlake.warehouse.redshift import RedshiftWarehouse
 
-        return RedshiftWarehouse(connection or _load_block(settings.warehouse_block))
-    raise WarehouseError(f"unknown warehouse {kind!r}: use duckdb, postgres or redshift")
+        return RedshiftWarehouse(connection)
+    raise WarehouseError(f"unknown warehouse {connection.kind!r}: use duckdb, postgres or redshift")

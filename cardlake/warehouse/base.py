@@ -11,9 +11,8 @@ import abc
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
@@ -27,11 +26,10 @@ from cardlake.warehouse.export import (
     check_export_table,
     read_export,
 )
-from cardlake.warehouse.tables import STAR_TABLES, Table
+from contracts.names import BI_ROLE
+from contracts.tables import STAR_TABLES, Table
 
 log = logging.getLogger(__name__)
-
-BI_ROLE = "cardlake_bi"
 
 
 class Cursor(Protocol):
@@ -40,26 +38,6 @@ class Cursor(Protocol):
     def execute(self, sql: str, params: Any = None) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
-
-
-@dataclass
-class ConnectionSettings:
-    """The fields of the `WarehouseConnection` block (blocks/warehouse.py); either may be passed to the loaders."""
-
-    kind: Literal["duckdb", "postgres", "redshift"] = "duckdb"
-    host: str | None = None
-    port: int | None = None
-    database: str | None = None
-    user: str | None = None
-    password: SecretStr | None = None
-    db_schema: str = "public"
-    iam: bool = False
-    cluster_identifier: str | None = None
-    workgroup: str | None = None
-    region: str | None = None
-    copy_role_arn: str | None = None
-    duckdb_path: str | None = None
-    ssl: bool = True
 
 
 def secret(value: SecretStr | str | None) -> str | None:

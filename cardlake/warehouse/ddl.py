@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from cardlake.warehouse.tables import Column, ColumnType, Table
+from contracts.tables import Column, ColumnType, Table
 
 Dialect = Literal["duckdb", "postgres", "redshift"]
 

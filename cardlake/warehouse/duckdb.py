@@ -18,12 +18,12 @@ import pyarrow.parquet as pq
 from cardlake.warehouse.base import Cursor, Warehouse
 from cardlake.warehouse.ddl import delete_insert_sql, duckdb_type, ident, staging_name
 from cardlake.warehouse.export import Export, ExportTable, is_s3, open_uri
-from cardlake.warehouse.tables import Table
+from contracts.tables import Table
 
 
 class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
-    # No PRIMARY KEY: DuckDB maintains it as an ART index that makes bulk upserts ~3x slower; keys stay unique
+    # No PRIMARY KEY: DuckDB maintains it as an ART index that slows bulk upserts down; keys stay unique
     # because every load refuses duplicate keys and deletes the staged keys before inserting them.
     enforces_primary_key = False
 

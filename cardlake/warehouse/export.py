@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cardlake.warehouse.tables import STAR_TABLES, TABLES_BY_NAME, ColumnType, Table
+from contracts.tables import STAR_TABLES, TABLES_BY_NAME, ColumnType, Table
 
 
 class WarehouseError(Exception):
@@ -184,7 +184,8 @@ def check_export_table(entry: ExportTable) -> None:
             raise ExportError(f"{table.name}: {uri} is not a readable Parquet file: {exc}") from exc
         if schema.names != table.column_names:
             raise ExportError(
-                f"{table.name}: {uri} has columns {schema.names}, expected {table.column_names} (tables.py order)"
+                f"{table.name}: {uri} has columns {schema.names}, expected {table.column_names}"
+                " (contracts/tables.py order)"
             )
         wrong = [
             f"{c.name} is {schema.field(c.name).type}, expected {c.type}"
@@ -226,23 +227,3 @@ def arrow_type(type_: ColumnType) -> pa.DataType:
 def arrow_schema(table: Table) -> pa.Schema:
     """The Parquet schema of a table's export files, in tables.py column order."""
     return pa.schema([pa.field(c.name, arrow_type(c.type), nullable=c.nullable) for c in table.columns])
-
-
-def write_export(root: Path, run_id: str, data: dict[str, pa.Table], files_per_table: int = 1) -> Path:
-    """Write `<root>/<run_id>/<table>/part-*.parquet` and `_export.json` (local exports: tests, benchmarks, demos)."""
-    folder = root / run_id
-    tables: dict[str, Any] = {}
-    for name, rows in data.items():
-        table_dir = folder / name
-        table_dir.mkdir(parents=True, exist_ok=True)
-        rows = rows.select(TABLES_BY_NAME[name].column_names).cast(arrow_schema(TABLES_BY_NAME[name]))
-        step = max(1, -(-rows.num_rows // files_per_table))
-        files = []
-        for index, start in enumerate(range(0, max(rows.num_rows, 1), step)):
-            path = table_dir / f"part-{index:05d}.parquet"
-            pq.write_table(rows.slice(start, step), path)
-            files.append(str(path))
-        tables[name] = {"files": files, "rows": rows.num_rows}
-    manifest = folder / "_export.json"
-    manifest.write_text(json.dumps({"run_id": run_id, "tables": tables}, indent=2), encoding="utf-8")
-    return manifest

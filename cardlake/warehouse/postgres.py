@@ -1,4 +1,4 @@
-"""PostgreSQL through psycopg 3: Parquet -> pyarrow CSV stream -> `COPY` into a TEMP table -> `ON CONFLICT` upsert.
+"""PostgreSQL through psycopg 3: Parquet -> pyarrow CSV stream -> `COPY` into a TEMP table -> `MERGE` upsert.
 
 pyarrow writes CSV in C++ and COPY parses it in the server, so no Python code touches individual rows.
 In CSV, an unquoted empty field is NULL and `""` is an empty string; pyarrow writes exactly that.
@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 from cardlake.warehouse.base import BI_ROLE, Cursor, Warehouse
 from cardlake.warehouse.ddl import ident, merge_sql, qualified, staging_name
 from cardlake.warehouse.export import Export, ExportError, ExportTable, WarehouseError, iter_batches
-from cardlake.warehouse.tables import Table
+from contracts.tables import Table
 
 _CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 # UTC sessions; temp_buffers (settable only before a session's first temp table) keeps staging in memory.
@@ -91,7 +91,7 @@ class PostgresWarehouse(Warehouse):
         return int(cur.rowcount)  # type: ignore[attr-defined]
 
     def _upsert(self, cur: Cursor, table: Table, staging: str) -> None:
-        # MERGE: one join for updates and inserts (measured 2.5x faster than UPDATE ... FROM + INSERT ... WHERE NOT
+        # MERGE: one join for updates and inserts (cheaper than UPDATE ... FROM + INSERT ... WHERE NOT
         # EXISTS), and unchanged rows are not touched. Repeated keys were refused before (_check_duplicates).
         cur.execute(merge_sql(table, staging, self.schema, only_changed=True))
 

@@ -13,14 +13,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from cardlake.warehouse.base import BI_ROLE, ConnectionSettings, Cursor, Warehouse, secret
+from blocks.warehouse import WarehouseConnection
+from cardlake.warehouse.base import Cursor, Warehouse, secret
 from cardlake.warehouse.ddl import merge_sql, qualified, redshift_copy_sql, staging_name
 from cardlake.warehouse.export import Export, ExportError, ExportTable, WarehouseError, is_s3, split_s3
-from cardlake.warehouse.tables import Table
+from contracts.names import BI_ROLE
+from contracts.tables import Table
 
 
-def redshift_connect_kwargs(conn: ConnectionSettings | Any) -> dict[str, Any]:
-    """Arguments for `redshift_connector.connect` from a WarehouseConnection block (or ConnectionSettings).
+def redshift_connect_kwargs(conn: WarehouseConnection) -> dict[str, Any]:
+    """Arguments for `redshift_connector.connect` from a WarehouseConnection block .
 
     IAM: temporary credentials from the default AWS credential chain, for a Serverless workgroup or a provisioned
     cluster (which needs the database user). Otherwise user and password.
@@ -44,7 +46,7 @@ def redshift_connect_kwargs(conn: ConnectionSettings | Any) -> dict[str, Any]:
     return kwargs
 
 
-def _connect(conn: ConnectionSettings | Any) -> Any:
+def _connect(conn: WarehouseConnection) -> Any:
     import redshift_connector
 
     return redshift_connector.connect(**redshift_connect_kwargs(conn))
@@ -55,7 +57,7 @@ class RedshiftWarehouse(Warehouse):
 
     def __init__(
         self,
-        conn: ConnectionSettings | Any,
+        conn: WarehouseConnection,
         connect: Callable[[Any], Any] = _connect,
         s3_client: Any = None,
     ) -> None:

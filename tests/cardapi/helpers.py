@@ -10,8 +10,8 @@ import requests
 
 from cardapi.auth import totp_now
 from cardapi.config import SimulatorConfig
-from cardlake.devdata import KAGGLE_HEAD as KAGGLE_HEAD_FILE
-from cardlake.devdata import shared_file
+from tests.devdata import KAGGLE_HEAD as KAGGLE_HEAD_FILE
+from tests.devdata import shared_file
 
 DATA = Path(__file__).parent / "data"
 

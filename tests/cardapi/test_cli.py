@@ -1,4 +1,4 @@
-"""`cardlake api serve` (the typer app in cardapi.cli): serves, and stops cleanly on SIGTERM / SIGINT."""
+"""`cardlake api serve` (the typer app in cardlake.cli.api): serves, and stops cleanly on SIGTERM / SIGINT."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from cardapi.cli import app
+from cardlake.cli.api import app
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def test_serve_answers_then_stops_cleanly_on_signal(sig: signal.Signals) -> None
     port = _free_port()
     args = ["serve", "--port", str(port), "--cards", "20", "--start", "2024-01-01", "--end", "2024-02-01"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cardapi.cli", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "cardlake.cli", "api", *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
     try:

@@ -14,9 +14,9 @@ import requests
 from moto.server import ThreadedMotoServer
 from prefect_aws import AwsCredentials, S3Bucket
 
+from blocks.credentials import CardApiCredentials
 from cardlake.landing import S3LandingZone
 from cardlake.source.client import CardApiClient
-from cardlake.source.credentials import ApiCredentials
 from cardlake.source.retry import RetryPolicy
 
 # A small data set: enough rows for tens of pages at a small page size, quick to generate.
@@ -75,7 +75,7 @@ def clean_url() -> Iterator[str]:
         yield url
 
 
-def demo_credentials(base_url: str, **overrides: Any) -> ApiCredentials:
+def demo_credentials(base_url: str, **overrides: Any) -> CardApiCredentials:
     from pydantic import SecretStr
 
     fields: dict[str, Any] = {
@@ -86,7 +86,7 @@ def demo_credentials(base_url: str, **overrides: Any) -> ApiCredentials:
         "totp_secret": SecretStr("JBSWY3DPEHPK3PXP"),
     }
     fields.update(overrides)
-    return ApiCredentials(**fields)
+    return CardApiCredentials(**fields)
 
 
 def make_client(base_url: str, **kwargs: Any) -> tuple[CardApiClient, RecordingSession]:

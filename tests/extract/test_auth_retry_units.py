@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from blocks.credentials import CardApiCredentials
 from cardlake.source.auth import jwt_expiry, totp
-from cardlake.source.credentials import ApiCredentials
-from cardlake.source.extraction import Window, chunk_windows, manifest_key, page_key, watermark_key
+from cardlake.source.extraction import chunk_windows
 from cardlake.source.retry import Backoff, RetryPolicy, parse_retry_after
+from contracts.landing import Window, manifest_key, page_key, watermark_key
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 
@@ -57,11 +58,11 @@ def test_retry_after_is_honoured_over_a_shorter_jitter() -> None:
 
 
 def test_credentials_need_a_login_or_a_refresh_token_and_never_print_secrets() -> None:
-    with pytest.raises(ValueError, match="refresh token"):
-        ApiCredentials(base_url="http://x", client_id="c", email="a@b")
+    with pytest.raises(ValueError, match="refresh_token"):
+        CardApiCredentials(base_url="http://x", client_id="c", email="a@b")
     from pydantic import SecretStr
 
-    creds = ApiCredentials(base_url="http://x", client_id="c", refresh_token=SecretStr("very-secret-token"))
+    creds = CardApiCredentials(base_url="http://x", client_id="c", refresh_token=SecretStr("very-secret-token"))
     assert "very-secret-token" not in repr(creds) and "very-secret-token" not in str(creds)
 
 

@@ -14,16 +14,8 @@ from typing import Any
 import pytest
 
 from cardlake.landing import LandingZone, LocalLandingZone
-from cardlake.source.client import ID_FIELDS
-from cardlake.source.extraction import (
-    Extractor,
-    Window,
-    manifest_key,
-    page_prefix,
-    read_landed_records,
-    read_watermark,
-    watermark_key,
-)
+from cardlake.source.extraction import Extractor, advance_watermark, read_landed_records, read_watermark
+from contracts.landing import ID_FIELDS, Window, manifest_key, page_prefix, watermark_key
 
 from .conftest import WINDOW, make_client, make_s3_zone, sim_config
 
@@ -166,7 +158,7 @@ def test_run_killed_between_pages_leaves_nothing_visible_and_a_rerun_completes(c
     earlier = Window(window.start - timedelta(days=1), window.start)
     extractor = Extractor(client, zone, page_size=PAGE)
     extractor.extract_window("transactions", earlier)
-    extractor.advance_watermark("transactions", earlier)
+    advance_watermark(zone, "cardapi", "transactions", earlier)
     watermark_before = zone.read_bytes(watermark_key("cardapi", "transactions"))
 
     class Killed(Exception):
@@ -210,27 +202,13 @@ def test_rerun_with_fewer_pages_removes_stale_pages_before_the_manifest(clean_ur
     assert landed_by_id(zone, big, "transactions") == expected_records(clean_url, "transactions", window)
 
 
-def test_next_window_starts_an_overlap_before_the_watermark(clean_url: str, tmp_path: Path) -> None:
-    zone = LocalLandingZone.at(tmp_path / "landing")
-    client, _ = make_client(clean_url)
-    extractor = Extractor(client, zone, page_size=500, overlap=timedelta(hours=24 * 46))
-    window = Window(*WINDOW)
-    now = window.end + timedelta(hours=5)
-    with pytest.raises(LookupError, match="backfill"):
-        extractor.next_window("rewards", now)
-    manifests = list(extractor.backfill("rewards", window.start, window.end, timedelta(days=1)))
-    assert len(manifests) == 3 and len({m["window_start"] for m in manifests}) == 3
-    nxt = extractor.next_window("rewards", now)
-    assert nxt.start == window.end - timedelta(hours=24 * 46) and nxt.end == now
-
-
 def test_extraction_into_s3_lands_the_same_records(clean_url: str, moto_endpoint: str) -> None:
     zone = make_s3_zone(moto_endpoint, "extract-s3-test", folder="landing")
     client, _ = make_client(clean_url)
     window = Window(*WINDOW)
     extractor = Extractor(client, zone, page_size=PAGE * 5)
     manifest = extractor.extract_window("rewards", window)
-    extractor.advance_watermark("rewards", window)
+    advance_watermark(zone, "cardapi", "rewards", window)
     assert landed_by_id(zone, manifest, "rewards") == expected_records(clean_url, "rewards", window)
     assert zone.uri_of(manifest["pages"][0]["key"]).startswith("s3://extract-s3-test/landing/raw/cardapi/rewards/")
     assert read_watermark(zone, "cardapi", "rewards") == window.end

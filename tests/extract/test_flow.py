@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-from cardlake.settings import get_settings
+from contracts import names
+from contracts.landing import Window, manifest_key
+from contracts.results import StageResult, TableCounts
 
 from .conftest import WINDOW
 
@@ -42,11 +45,11 @@ def test_extract_flow_caches_a_finished_window_and_force_reextracts(
 
     monkeypatch.setenv("CARDLAKE_API_BASE_URL", clean_url)
     monkeypatch.setenv("CARDLAKE_API_PAGE_SIZE", "200")
-    get_settings.cache_clear()
-    start, end = WINDOW
+    window = Window(*WINDOW)
 
-    state = extract(start, end, entities=("transactions", "plu_rates"), return_state=True)
+    state = extract(window, entities=("transactions", "plu_rates"), return_state=True)
     first = state.result()
+    assert isinstance(first, StageResult) and first.stage == "extract"
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -55,38 +58,49 @@ def test_extract_flow_caches_a_finished_window_and_force_reextracts(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
         )
     assert {r.name for r in runs} == {
-        "extract-transactions-20250601",
-        "extract-plu_rates-20250601",
+        "extract-transactions-20250601T000000Z_20250604T000000Z",
+        "extract-plu_rates-20250601T000000Z_20250604T000000Z",
         "advance-watermark-transactions",
         "advance-watermark-plu_rates",
     }
     calls_first = [c for c in api_calls if c.split(" ", 1)[1].startswith(clean_url)]
     assert calls_first, "the first run must call the API"
-    tx = first["transactions"]
-    assert tx["window"] == "20250601T000000Z_20250604T000000Z"
-    assert tx["records"] == tx["distinct_ids"] > 0 and tx["pages"] >= 2 and tx["bytes"] > 0
-    assert first["plu_rates"]["records"] == 72  # hourly prices over three days
+    assert [t.table for t in first.tables] == ["raw/transactions", "raw/plu_rates"]
+    tx = first.table("raw/transactions")
+    pages, distinct_ids = _pages_and_distinct_ids(tx)
+    assert tx.read == tx.accepted == tx.inserted == distinct_ids > 0 and tx.rejected == 0 and pages >= 2
+    assert first.table("raw/plu_rates").read == 72  # hourly prices over three days
     landing = cardlake_home / "landing"
-    manifest = json.loads((landing / tx["manifest_key"]).read_text())
-    assert manifest["record_count"] == tx["records"]
+    tx_manifest_key = manifest_key("cardapi", "transactions", window)
+    assert tx_manifest_key.endswith("/20250601T000000Z_20250604T000000Z.json")  # the window's label
+    manifest = json.loads((landing / tx_manifest_key).read_text())
+    assert manifest["record_count"] == tx.read and len(manifest["pages"]) == pages
+    assert sum(p["bytes"] for p in manifest["pages"]) > 0
     watermark = json.loads((landing / "raw/cardapi/transactions/_watermark.json").read_text())
-    assert watermark == {**watermark, "watermark": "2025-06-04T00:00:00Z", "manifest": tx["manifest_key"]}
+    assert watermark == {**watermark, "watermark": "2025-06-04T00:00:00Z", "manifest": tx_manifest_key}
 
     api_calls.clear()
-    second = extract(start, end, entities=("transactions", "plu_rates"))
+    second = extract(window, entities=("transactions", "plu_rates"))
     assert second == first
     assert not [c for c in api_calls if clean_url in c], "a cached window must not call the API"
 
-    forced = extract(start, end, entities=("transactions",), force=True)
+    forced = extract(window, entities=("transactions",), force=True)
     assert any(clean_url in c for c in api_calls), "force=True must extract again"
-    assert forced["transactions"]["records"] == tx["records"]
+    assert forced.table("raw/transactions").read == tx.read
+
+
+def _pages_and_distinct_ids(counts: TableCounts) -> tuple[int, int]:
+    """The page and distinct-id counts the extract stage notes as "N page(s), M distinct id(s)"."""
+    match = re.fullmatch(r"(\d+) page\(s\), (\d+) distinct id\(s\)", counts.note)
+    assert match, f"unexpected note {counts.note!r}"
+    return int(match[1]), int(match[2])
 
 
 def test_extract_flow_rejects_unknown_entities(prefect_harness: None, cardlake_home: Path) -> None:
     from flows.extract import extract
 
-    with pytest.raises(ValueError, match="unknown entities"):
-        extract(*WINDOW, entities=("transactions", "balances"))
+    with pytest.raises(ValueError, match="unknown entity 'balances'"):
+        extract(Window(*WINDOW), entities=("transactions", "balances"))
 
 
 def test_for_the_real_api_the_flow_takes_credentials_from_the_block(
@@ -99,13 +113,13 @@ def test_for_the_real_api_the_flow_takes_credentials_from_the_block(
 
     monkeypatch.setenv("CARDLAKE_SOURCE", "card-api")
     monkeypatch.setenv("CARDLAKE_API_BASE_URL", "http://127.0.0.1:9")  # unused: the block names the API
-    get_settings.cache_clear()
+    monkeypatch.setenv("CARDLAKE_PAN_TOKEN_KEY", "test-pan-key")  # the real API refuses the public demo key
     CardApiCredentials(
         base_url=clean_url,
         email="demo@cardlake.local",
         password=SecretStr("cardlake-demo"),
         totp_secret=SecretStr("JBSWY3DPEHPK3PXP"),
         client_id="cardlake-local",
-    ).save("cardapi-credentials", overwrite=True)
-    result = extract(*WINDOW, entities=("plu_rates",))
-    assert result["plu_rates"]["records"] == 72
+    ).save(names.CARD_API_CREDENTIALS_BLOCK, overwrite=True)
+    result = extract(Window(*WINDOW), entities=("plu_rates",))
+    assert result.table("raw/plu_rates").read == 72

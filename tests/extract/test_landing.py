@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cardlake.config import PipelineConfig, api_credentials, warehouse_connection
 from cardlake.landing import LandingZone, LandingZoneError, LocalLandingZone, get_landing_zone
 from cardlake.settings import Settings
 
@@ -73,6 +74,8 @@ def test_s3_uri_names_bucket_and_prefix(moto_endpoint: str) -> None:
 
 
 def test_settings_pick_the_local_zone(tmp_path: Path) -> None:
-    zone = get_landing_zone(Settings(home=tmp_path, landing="local"))
+    settings = Settings(home=tmp_path, landing="local")
+    config = PipelineConfig(settings=settings, api=api_credentials(settings), warehouse=warehouse_connection(settings))
+    zone = get_landing_zone(config)
     assert isinstance(zone, LocalLandingZone)
     assert zone.uri_of("") == str((tmp_path / "landing").resolve())

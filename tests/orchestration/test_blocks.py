@@ -15,22 +15,27 @@ from prefect.filesystems import LocalFileSystem
 from pydantic import SecretStr, ValidationError
 from typer.testing import CliRunner
 
-from blocks.cli import app
 from blocks.credentials import CardApiCredentials
 from blocks.emr import EmrServerlessApplication
-from blocks.pipeline import SECRET_SETTINGS, PipelineSettings
-from blocks.register import BLOCK_TYPES, register_blocks
-from blocks.secrets import resolve_pan_key
 from blocks.warehouse import WarehouseConnection
+from cardlake.blocks_setup import BLOCK_TYPES, block_exists, register_blocks
+from cardlake.cli.blocks import app
+from cardlake.config import resolve_pan_key
 from cardlake.settings import LOCAL_DEMO_PAN_KEY, Settings
+from contracts import names
 
 CONTRACT_DOCUMENTS = {  # docs/contracts.md section 5, the local defaults
-    "cardlake-settings": PipelineSettings,
-    "cardlake-warehouse": WarehouseConnection,
-    "cardlake-landing": LocalFileSystem,
-    "cardlake-results": LocalFileSystem,
-    "cardapi-credentials": CardApiCredentials,
+    names.WAREHOUSE_BLOCK: WarehouseConnection,
+    names.LANDING_BLOCK: LocalFileSystem,
+    names.RESULTS_BLOCK: LocalFileSystem,
+    names.CARD_API_CREDENTIALS_BLOCK: CardApiCredentials,
 }
+
+
+def pan_key(settings: Settings) -> tuple[str, bool]:
+    """resolve_pan_key as (key, is_local_default)."""
+    key = resolve_pan_key(settings)
+    return key.value.get_secret_value(), key.is_local_default
 
 
 def test_secrets_never_show_in_repr_str_json_or_logs(caplog: pytest.LogCaptureFixture) -> None:
@@ -64,7 +69,7 @@ def test_credentials_load_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) 
                   "client_id": "web", "refresh_token": "rt-1"}  # fmt: skip
         client.create_secret(Name="cardlake/card-api", SecretString=json.dumps(stored))
         block = CardApiCredentials(base_url="https://api.example", aws_secret_id="cardlake/card-api")
-        api = block.to_api_credentials(client)
+        api = block.resolve(client)
     assert (api.email, api.client_id, api.base_url) == ("ops@bank.example", "web", "https://api.example")
     assert api.refresh_token is not None and api.refresh_token.get_secret_value() == "rt-1"
     assert api.can_login
@@ -84,8 +89,12 @@ def test_warehouse_connection_says_what_is_missing(fields: dict, message: str) -
 
 
 def test_redshift_serverless_with_iam_needs_no_password() -> None:
+    from cardlake.warehouse.redshift import redshift_connect_kwargs
+
     block = WarehouseConnection(kind="redshift", iam=True, workgroup="cardlake", database="cardlake")
-    assert block.effective_port == 5439 and block.password is None
+    assert block.password is None and "password" not in redshift_connect_kwargs(block)
+    with_host = block.model_copy(update={"host": "cardlake.example"})
+    assert redshift_connect_kwargs(with_host)["port"] == 5439  # Redshift's default port
 
 
 def test_emr_block_rejects_non_s3_locations_and_prices_by_architecture() -> None:
@@ -103,21 +112,10 @@ def test_emr_block_rejects_non_s3_locations_and_prices_by_architecture() -> None
         )
 
 
-def test_pipeline_settings_cover_every_non_secret_setting(tmp_path: Path) -> None:
-    assert set(PipelineSettings.model_fields) == set(Settings.model_fields) - SECRET_SETTINGS
-    settings = Settings(home=tmp_path, spark_runner="emr-serverless", warehouse="redshift", fraud_threshold=0.7)
-    block = PipelineSettings.from_settings(settings)
-    back = block.to_settings(pan_token_key=SecretStr("k"))
-    assert (back.spark_runner, back.warehouse, back.fraud_threshold, back.home) == (
-        "emr-serverless", "redshift", 0.7, tmp_path,
-    )  # fmt: skip
-    assert back.pan_token_key is not None
-
-
 @pytest.mark.prefect
 def test_register_creates_the_contract_documents_idempotently(prefect_harness: None, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
-    pan_key_existed = resolve_pan_key(Settings(pan_token_key=None))[0] != LOCAL_DEMO_PAN_KEY
+    pan_key_existed = pan_key(Settings(pan_token_key=None))[0] != LOCAL_DEMO_PAN_KEY
     existing = {name for name, cls in CONTRACT_DOCUMENTS.items() if _exists(cls, name)}
 
     actions = register_blocks(settings=settings)
@@ -127,30 +125,27 @@ def test_register_creates_the_contract_documents_idempotently(prefect_harness: N
         for name in set(CONTRACT_DOCUMENTS) - existing:
             assert actions[name] == "created"
         if not existing:
-            assert PipelineSettings.load("cardlake-settings").home == str(tmp_path / "home")
-            assert WarehouseConnection.load("cardlake-warehouse").duckdb_path == str(settings.duckdb_file)
-            assert LocalFileSystem.load("cardlake-landing").basepath == settings.landing_root
-            assert LocalFileSystem.load("cardlake-results").basepath == str(tmp_path / "home/prefect-results")
-            credentials = CardApiCredentials.load("cardapi-credentials")
+            assert WarehouseConnection.load(names.WAREHOUSE_BLOCK).duckdb_path == str(settings.duckdb_file)
+            assert LocalFileSystem.load(names.LANDING_BLOCK).basepath == settings.landing_root
+            assert LocalFileSystem.load(names.RESULTS_BLOCK).basepath == str(tmp_path / "home/prefect-results")
+            credentials = CardApiCredentials.load(names.CARD_API_CREDENTIALS_BLOCK)
             assert credentials.email == "demo@cardlake.local"
             assert credentials.totp_secret.get_secret_value() == "JBSWY3DPEHPK3PXP"
         if not pan_key_existed:
-            assert Secret.load("pan-token-key").get() == LOCAL_DEMO_PAN_KEY
-            assert resolve_pan_key(Settings(pan_token_key=None)) == (LOCAL_DEMO_PAN_KEY, True)
+            assert Secret.load(names.PAN_TOKEN_KEY_BLOCK).get() == LOCAL_DEMO_PAN_KEY
+            assert pan_key(Settings(pan_token_key=None)) == (LOCAL_DEMO_PAN_KEY, True)
 
         again = register_blocks(settings=settings)
-        assert {again[name] for name in [*CONTRACT_DOCUMENTS, "pan-token-key"]} == {"kept"}
+        assert {again[name] for name in [*CONTRACT_DOCUMENTS, names.PAN_TOKEN_KEY_BLOCK]} == {"kept"}
         replaced = register_blocks(settings=settings, overwrite=True)
         assert {replaced[name] for name in CONTRACT_DOCUMENTS} == {"replaced"}
-        assert replaced["pan-token-key"] == "kept"  # a new key would re-token every card: never overwritten
+        assert replaced[names.PAN_TOKEN_KEY_BLOCK] == "kept"  # a new key would re-token every card: never overwritten
     finally:
         for name in set(CONTRACT_DOCUMENTS) - existing:  # leave the shared harness as we found it
             CONTRACT_DOCUMENTS[name].delete(name)
 
 
 def _exists(block_class: type, name: str) -> bool:
-    from blocks.register import block_exists
-
     return block_exists(block_class, name)
 
 
@@ -160,12 +155,12 @@ def test_pan_key_comes_from_settings_then_the_secret_block_then_the_flagged_defa
 ) -> None:
     block_name = f"test-pan-key-{uuid.uuid4().hex[:8]}"
     settings = Settings(pan_token_key=None, pan_token_secret_block=block_name)
-    assert resolve_pan_key(settings) == (LOCAL_DEMO_PAN_KEY, True)
+    assert pan_key(settings) == (LOCAL_DEMO_PAN_KEY, True)
     Secret(value="key-from-the-block").save(block_name)
     try:
-        assert resolve_pan_key(settings) == ("key-from-the-block", False)
+        assert pan_key(settings) == ("key-from-the-block", False)
         explicit = Settings(pan_token_key=SecretStr("key-from-env"), pan_token_secret_block=block_name)
-        assert resolve_pan_key(explicit) == ("key-from-env", False)
+        assert pan_key(explicit) == ("key-from-env", False)
     finally:
         Secret.delete(block_name)
 
@@ -179,6 +174,7 @@ def test_cli_registers_block_types(prefect_harness: None) -> None:
 
 @pytest.mark.prefect
 def test_get_runner_loads_the_emr_block(prefect_harness: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cardlake.config import resolve_config
     from cardlake.spark_runner import get_runner
     from cardlake.spark_runner.emr import EmrServerlessRunner
 
@@ -189,7 +185,7 @@ def test_get_runner_loads_the_emr_block(prefect_harness: None, monkeypatch: pyte
         code_uri="s3://b/code/", logs_uri="s3://b/logs/", region="eu-west-1",
     ).save(name)  # fmt: skip
     try:
-        runner = get_runner(Settings(spark_runner="emr-serverless", emr_block=name))
+        runner = get_runner(resolve_config(Settings(spark_runner="emr-serverless", emr_block=name)))
         assert isinstance(runner, EmrServerlessRunner)
         assert runner.block.application_id == "00fabc" and runner.emr.meta.region_name == "eu-west-1"
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import re
 import shutil
 import signal
@@ -21,8 +20,11 @@ from moto import mock_aws
 from prefect.exceptions import TerminationSignal
 
 from blocks.emr import EmrServerlessApplication
-from cardlake.spark_runner import SparkJobFailed, SparkJobRequest
-from cardlake.spark_runner.emr import EmrServerlessRunner, SparkJobTimeout, client_token
+from cardlake.spark_runner import SparkJobFailed
+from cardlake.spark_runner.emr import CODE_PACKAGES, EmrServerlessRunner, SparkJobTimeout, client_token
+from contracts.jobs import JobRequest
+from contracts.landing import Window
+from contracts.results import JobResult, TableCounts
 
 REGION = "us-east-1"
 BUCKET = "cardlake-123456789012-us-east-1"
@@ -52,13 +54,12 @@ def make_block(application_id: str = APP, **overrides: Any) -> EmrServerlessAppl
     return EmrServerlessApplication(**fields)
 
 
-def make_request(jobs: tuple[str, ...] = ("silver", "gold"), run_id: str = RUN_ID) -> SparkJobRequest:
-    return SparkJobRequest(
-        jobs=jobs,
+def make_request(jobs: tuple[str, ...] = ("silver", "gold"), run_id: str = RUN_ID) -> JobRequest:
+    return JobRequest(
+        jobs=jobs,  # type: ignore[arg-type]
         landing_uri=f"s3://{BUCKET}/landing",
         lake_uri=f"s3://{BUCKET}/lake",
-        window_start=datetime(2025, 6, 1, tzinfo=UTC),
-        window_end=datetime(2025, 6, 2, tzinfo=UTC),
+        window=Window(datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 6, 2, tzinfo=UTC)),
         run_id=run_id,
     )
 
@@ -92,8 +93,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
 def put_results(session: boto3.session.Session, jobs: tuple[str, ...], run_id: str = RUN_ID) -> None:
     s3 = session.client("s3")
     for job in jobs:
-        body = {"job": job, "run_id": run_id, "status": "succeeded", "metrics": {"rows": 42}}
-        s3.put_object(Bucket=BUCKET, Key=f"lake/_runs/{run_id}/{job}.json", Body=json.dumps(body).encode())
+        body = JobResult(tables=(TableCounts("rows", read=42),), job=job, run_id=run_id).to_json()
+        s3.put_object(Bucket=BUCKET, Key=f"lake/_runs/{run_id}/{job}.json", Body=body.encode())
 
 
 # -- the request, against moto ---------------------------------------------------------------------
@@ -102,7 +103,7 @@ def put_results(session: boto3.session.Session, jobs: tuple[str, ...], run_id: s
 def snapshot_code(tmp_path: Path) -> Path:
     """A copy of the packages: other work in the tree must not change the code hash between two runs."""
     root = Path(__file__).resolve().parents[2]
-    for package in ("spark_jobs", "cardlake"):
+    for package in CODE_PACKAGES:
         shutil.copytree(root / package, tmp_path / "code" / package, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path / "code"
 
@@ -131,14 +132,14 @@ def test_moto_job_run_uploads_content_addressed_code_and_enables_delta(
     result = runner.run(make_request())
 
     assert result.state == "SUCCESS"
-    assert result.results["gold"]["metrics"] == {"rows": 42}
+    assert result.results["gold"].table("rows").read == 42
     sha = puts[0].split("/")[1]
     assert re.fullmatch(r"[0-9a-f]{64}", sha)
     assert puts == [f"code/{sha}/cardlake_jobs.zip", f"code/{sha}/main.py"]
     archive = zipfile.ZipFile(io.BytesIO(aws.client("s3").get_object(Bucket=BUCKET, Key=puts[0])["Body"].read()))
-    assert {"spark_jobs/__init__.py", "cardlake/settings.py", "cardlake/spark_runner/base.py"} <= set(
-        archive.namelist()
-    )
+    # The EMR bundle is the jobs and the contracts they build against, nothing of the CLI or the loaders.
+    assert {"spark_jobs/__init__.py", "spark_jobs/main.py", "contracts/jobs.py"} <= set(archive.namelist())
+    assert not [name for name in archive.namelist() if name.startswith(("cardlake/", "flows/", "blocks/"))]
     assert not [name for name in archive.namelist() if "__pycache__" in name]
 
     job_run = aws.client("emr-serverless").get_job_run(applicationId=runner.block.application_id,
@@ -279,8 +280,8 @@ def test_waits_through_states_and_reports_usage_and_cost(stubbed, aws: boto3.ses
 
     stub.assert_no_pending_responses()
     assert fake_time.sleeps == [10.0, 15.0, 22.5]  # exponential backoff between polls
-    assert (result.vcpu_hours, result.memory_gb_hours, result.storage_gb_hours) == (0.5, 2.0, 10.0)
-    assert result.estimated_cost_usd == pytest.approx(0.5 * 0.042094 + 2.0 * 0.004628 + 10.0 * 0.000111)
+    assert (result.cost.vcpu_hours, result.cost.memory_gb_hours, result.cost.storage_gb_hours) == (0.5, 2.0, 10.0)
+    assert result.cost.estimated_cost_usd == pytest.approx(0.5 * 0.042094 + 2.0 * 0.004628 + 10.0 * 0.000111)
     assert result.duration_s == 312
     assert set(result.results) == {"silver", "gold"}
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from cardlake.warehouse.export import arrow_schema, write_export
-from cardlake.warehouse.tables import TABLES_BY_NAME
+from cardlake.warehouse.export import arrow_schema
+from contracts.lake import export_manifest_uri
+from contracts.tables import TABLES_BY_NAME
 
 MON, SAT = date(2025, 6, 2), date(2025, 6, 7)
 T0 = datetime(2025, 6, 8, tzinfo=UTC)
@@ -138,3 +141,23 @@ def to_arrow(rows_by_table: dict[str, list[dict[str, Any]]]) -> dict[str, pa.Tab
 
 def make_export(root: Path, run_id: str, rows_by_table: dict[str, list[dict[str, Any]]] | None = None) -> str:
     return str(write_export(root, run_id, to_arrow(star() if rows_by_table is None else rows_by_table)))
+
+
+def write_export(root: Path, run_id: str, data: dict[str, pa.Table], files_per_table: int = 1) -> Path:
+    """Write `<root>/<run_id>/<table>/part-*.parquet` and `_export.json` (local exports: tests, benchmarks, demos)."""
+    folder = root / run_id
+    tables: dict[str, Any] = {}
+    for name, rows in data.items():
+        table_dir = folder / name
+        table_dir.mkdir(parents=True, exist_ok=True)
+        rows = rows.select(TABLES_BY_NAME[name].column_names).cast(arrow_schema(TABLES_BY_NAME[name]))
+        step = max(1, -(-rows.num_rows // files_per_table))
+        files = []
+        for index, start in enumerate(range(0, max(rows.num_rows, 1), step)):
+            path = table_dir / f"part-{index:05d}.parquet"
+            pq.write_table(rows.slice(start, step), path)
+            files.append(str(path))
+        tables[name] = {"files": files, "rows": rows.num_rows}
+    manifest = Path(export_manifest_uri(str(folder)))
+    manifest.write_text(json.dumps({"run_id": run_id, "tables": tables}, indent=2), encoding="utf-8")
+    return manifest

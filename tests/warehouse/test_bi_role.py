@@ -7,8 +7,8 @@ import pytest
 
 from cardlake.warehouse import BI_ROLE
 from cardlake.warehouse.postgres import PostgresWarehouse
-from cardlake.warehouse.tables import STAR_TABLES
 from cardlake.warehouse.views import VIEWS
+from contracts.tables import STAR_TABLES
 from tests.warehouse.star_data import make_export
 
 pytestmark = pytest.mark.postgres

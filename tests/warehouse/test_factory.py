@@ -1,4 +1,5 @@
-"""get_warehouse: the implementation and connection come from settings (and the warehouse block's fields)."""
+"""get_warehouse: the implementation and connection come from the WarehouseConnection, which
+cardlake.config.warehouse_connection builds from settings (or which is the warehouse block itself)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from blocks.warehouse import WarehouseConnection
+from cardlake.config import warehouse_connection
 from cardlake.settings import Settings
-from cardlake.warehouse import ConnectionSettings, get_warehouse
+from cardlake.warehouse import get_warehouse
 from cardlake.warehouse.duckdb import DuckDBWarehouse
 from cardlake.warehouse.postgres import PostgresWarehouse
 
 
 def test_duckdb_is_the_default_and_lives_under_home(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
-    with get_warehouse(settings) as wh:
+    with get_warehouse(warehouse_connection(settings)) as wh:
         assert isinstance(wh, DuckDBWarehouse)
         assert wh.path == tmp_path.resolve() / "home" / "warehouse.duckdb"
         wh.ensure_schema()
@@ -28,11 +31,12 @@ def test_duckdb_is_the_default_and_lives_under_home(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_postgres_from_a_dsn_or_from_the_block_fields(pg_dsn: str, tmp_path: Path) -> None:
-    with get_warehouse(Settings(home=tmp_path, warehouse="postgres", postgres_dsn=SecretStr(pg_dsn))) as wh:
+    settings = Settings(home=tmp_path, warehouse="postgres", postgres_dsn=SecretStr(pg_dsn))
+    with get_warehouse(warehouse_connection(settings)) as wh:
         assert isinstance(wh, PostgresWarehouse)
         wh.ensure_schema()
     info = psycopg.conninfo.conninfo_to_dict(pg_dsn)
-    block = ConnectionSettings(kind="postgres", host=info["host"], port=int(info["port"]), database=info["dbname"],
-                               user=info["user"], password=SecretStr(info["password"]), ssl=False)  # fmt: skip
-    with get_warehouse(Settings(home=tmp_path, warehouse="postgres"), connection=block) as wh:
+    block = WarehouseConnection(kind="postgres", host=info["host"], port=int(info["port"]), database=info["dbname"],
+                                user=info["user"], password=SecretStr(info["password"]), ssl=False)  # fmt: skip
+    with get_warehouse(block) as wh:
         assert wh.counts()["fact_transaction"] == 0

@@ -11,7 +11,7 @@ import pytest
 
 from cardlake.warehouse import ExportError, Warehouse
 from cardlake.warehouse.duckdb import DuckDBWarehouse
-from cardlake.warehouse.tables import STAR_TABLES
+from contracts.tables import STAR_TABLES
 from tests.warehouse.star_data import MON, SAT, fact_reward, make_export, reward, star
 
 

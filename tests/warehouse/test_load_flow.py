@@ -23,22 +23,30 @@ from tests.warehouse.star_data import make_export, star
 def test_load_flow_loads_the_export_and_the_summary_reads_the_views(
     prefect_harness: None, cardlake_home: Path, tmp_path: Path
 ) -> None:
-    from cardlake.settings import get_settings
-    from flows.load import load, warehouse_summary
+    from cardlake.config import resolve_config
+    from cardlake.warehouse import get_warehouse
+    from cardlake.warehouse.summary import CategorySpend
+    from contracts.results import StageResult, TableCounts
+    from flows.load import load, read_warehouse_summary
 
     uri = make_export(tmp_path / "exports", "run-1")
     result = load("run-1", uri)
     expected = {name: len(rows) for name, rows in star().items()}
-    assert result == {"run_id": "run-1", "warehouse": "duckdb", "rows_loaded": expected, "warehouse_counts": expected}
-    assert get_settings().duckdb_file.is_relative_to(cardlake_home.resolve())
+    assert result == StageResult("load", tuple(TableCounts(name, n, n, 0, n) for name, n in expected.items()))
+    config = resolve_config()
+    assert config.warehouse.kind == "duckdb"
+    assert config.settings.duckdb_file.is_relative_to(cardlake_home.resolve())
+    with get_warehouse(config.warehouse, read_only=True) as warehouse:
+        assert warehouse.counts() == expected
 
-    summary = warehouse_summary(get_settings())
-    assert summary["fact_transaction_rows"] == 4 and summary["fact_reward_rows"] == 3
-    assert (summary["rewards_earned_gbp"], summary["rewards_earned_plu"]) == (0.9, 1.5)  # rejected not earned
-    assert (summary["plu_pending"], summary["plu_available"], summary["plu_rejected"]) == (0.5, 1.0, 2.0)
-    assert [c["category"] for c in summary["top_categories"]] == ["shopping_net", "grocery_pos"]
-    assert summary["open_fraud_alerts"] == 1
-    assert summary["fraud_rate"] == 0.25
+    summary = read_warehouse_summary(config)
+    assert summary.fact_transaction_rows == 4 and summary.fact_reward_rows == 3
+    assert (summary.rewards_earned_gbp, summary.rewards_earned_plu) == (0.9, 1.5)  # rejected not earned
+    assert (summary.plu_pending, summary.plu_available, summary.plu_rejected) == (0.5, 1.0, 2.0)
+    assert [c.category for c in summary.top_categories] == ["shopping_net", "grocery_pos"]
+    assert all(isinstance(c, CategorySpend) for c in summary.top_categories)
+    assert summary.open_fraud_alerts == 1
+    assert summary.fraud_rate == 0.25
 
     with pytest.raises(ExportError, match="belongs to run 'run-1', not 'run-9'"):
         load("run-9", uri)

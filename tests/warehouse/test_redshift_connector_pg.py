@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import SecretStr
 
-from cardlake.warehouse.base import ConnectionSettings, Cursor
+from blocks.warehouse import WarehouseConnection
+from cardlake.warehouse.base import Cursor
 from cardlake.warehouse.export import open_uri, split_s3
 from cardlake.warehouse.postgres import PostgresWarehouse
 from cardlake.warehouse.redshift import RedshiftWarehouse
@@ -57,9 +58,9 @@ def redshift_on_pg(pg_dsn: str, pg_server, s3) -> Iterator[tuple[RedshiftWarehou
     pg = PostgresWarehouse(pg_dsn)
     pg.ensure_schema()
     with PgWireProxy(pg_server.host, pg_server.port) as proxy:
-        conn = ConnectionSettings(kind="redshift", host="127.0.0.1", port=proxy.port, database=dbname,
-                                  user="rs_loader", password=SecretStr("rs-loader-pw"), ssl=False,
-                                  copy_role_arn=ROLE)  # fmt: skip
+        conn = WarehouseConnection(kind="redshift", host="127.0.0.1", port=proxy.port, database=dbname,
+                                   user="rs_loader", password=SecretStr("rs-loader-pw"), ssl=False,
+                                   copy_role_arn=ROLE)  # fmt: skip
         rs = CopyByPositionRedshift(conn, s3_client=s3)
         yield rs, pg
         rs.close()

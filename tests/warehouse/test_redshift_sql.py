@@ -13,10 +13,9 @@ from pydantic import SecretStr
 
 from blocks.warehouse import WarehouseConnection
 from cardlake.warehouse import ExportError, WarehouseError
-from cardlake.warehouse.base import ConnectionSettings
 from cardlake.warehouse.ddl import create_table_sql, merge_sql, redshift_copy_sql
 from cardlake.warehouse.redshift import RedshiftWarehouse, redshift_connect_kwargs
-from cardlake.warehouse.tables import STAR_TABLES, TABLES_BY_NAME
+from contracts.tables import STAR_TABLES, TABLES_BY_NAME
 from tests.warehouse.s3_export import upload_export
 from tests.warehouse.star_data import make_export, star
 
@@ -125,17 +124,17 @@ class RecordingConnection:
         pass
 
 
-def settings(**overrides: Any) -> ConnectionSettings:
+def connection(**overrides: Any) -> WarehouseConnection:
     values = {"kind": "redshift", "host": "wg.example", "database": "cardlake", "user": "loader",
               "password": SecretStr("pw"), "copy_role_arn": ROLE} | overrides  # fmt: skip
-    return ConnectionSettings(**values)
+    return WarehouseConnection(**values)
 
 
 def test_a_redshift_load_writes_copy_manifests_and_merges_in_one_transaction(s3, tmp_path: Path) -> None:
     uri = upload_export(make_export(tmp_path / "exports", "run-1"), s3, "lake")
     rows = {name: len(r) for name, r in star().items()}
     con = RecordingConnection(staged=rows)
-    wh = RedshiftWarehouse(settings(), connect=lambda _: con, s3_client=s3)
+    wh = RedshiftWarehouse(connection(), connect=lambda _: con, s3_client=s3)
 
     assert wh.load_export(uri) == rows
     assert (con.commits, con.rollbacks, con.autocommit) == (1, 0, False)
@@ -163,7 +162,7 @@ def test_a_redshift_load_writes_copy_manifests_and_merges_in_one_transaction(s3,
 def test_a_copy_that_loads_fewer_rows_rolls_everything_back(s3, tmp_path: Path) -> None:
     uri = upload_export(make_export(tmp_path / "exports", "run-1"), s3, "lake")
     con = RecordingConnection(staged={name: len(r) for name, r in star().items()} | {"fact_transaction": 3})
-    wh = RedshiftWarehouse(settings(), connect=lambda _: con, s3_client=s3)
+    wh = RedshiftWarehouse(connection(), connect=lambda _: con, s3_client=s3)
     with pytest.raises(ExportError, match="fact_transaction: staged 3 rows but the export manifest says 4"):
         wh.load_export(uri)
     assert (con.commits, con.rollbacks) == (0, 1)
@@ -174,16 +173,16 @@ def test_redshift_refuses_local_exports_and_a_missing_copy_role(s3, tmp_path: Pa
     local = make_export(tmp_path / "exports", "run-1")
     con = RecordingConnection(staged={})
     with pytest.raises(ExportError, match="Redshift COPY reads only S3"):
-        RedshiftWarehouse(settings(), connect=lambda _: con, s3_client=s3).load_export(local)
+        RedshiftWarehouse(connection(), connect=lambda _: con, s3_client=s3).load_export(local)
     uri = upload_export(local, s3, "lake")
     with pytest.raises(WarehouseError, match="copy_role_arn"):
-        RedshiftWarehouse(settings(copy_role_arn=None), connect=lambda _: con, s3_client=s3).load_export(uri)
+        RedshiftWarehouse(connection(copy_role_arn=None), connect=lambda _: con, s3_client=s3).load_export(uri)
     assert con.commits == 0
 
 
 def test_redshift_ensure_schema_creates_tables_views_and_a_view_only_role() -> None:
     con = RecordingConnection(staged={})
-    RedshiftWarehouse(settings(), connect=lambda _: con).ensure_schema()
+    RedshiftWarehouse(connection(), connect=lambda _: con).ensure_schema()
     text = "\n".join(con.statements)
     assert "CREATE ROLE cardlake_bi" in text
     assert "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ROLE cardlake_bi" in text
@@ -200,9 +199,9 @@ def test_connection_arguments_from_the_warehouse_block() -> None:
     kwargs = redshift_connect_kwargs(serverless)
     assert kwargs["iam"] is True and kwargs["is_serverless"] is True and kwargs["serverless_work_group"] == "cardlake"
     assert kwargs["region"] == "eu-west-2" and kwargs["port"] == 5439 and "password" not in kwargs
-    cluster = redshift_connect_kwargs(settings(iam=True, cluster_identifier="c1", password=None))
+    cluster = redshift_connect_kwargs(connection(iam=True, cluster_identifier="c1", password=None))
     assert (cluster["cluster_identifier"], cluster["db_user"]) == ("c1", "loader")
-    password = redshift_connect_kwargs(settings(ssl=False))
+    password = redshift_connect_kwargs(connection(ssl=False))
     assert (password["user"], password["password"], password["ssl"]) == ("loader", "pw", False)
     with pytest.raises(WarehouseError, match="needs host, user and password"):
-        redshift_connect_kwargs(settings(password=None))
+        redshift_connect_kwargs(connection(password=None))

@@ -1,4 +1,4 @@
-"""`cardlake blocks ...`: the lead mounts this app on the main CLI."""
+"""`cardlake blocks ...`: register the block types and the local default documents."""
 
 from __future__ import annotations
 
@@ -20,11 +20,9 @@ def register(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing documents (never pan-token-key)."),
 ) -> None:
     """Register cardlake's block types and create the local default documents that are missing."""
-    from blocks.register import register_blocks
+    from cardlake.blocks_setup import register_blocks
+    from cardlake.cli.errors import settings_or_exit
 
-    for name, action in register_blocks(local_defaults=local_defaults, overwrite=overwrite).items():
+    settings = settings_or_exit()
+    for name, action in register_blocks(settings, local_defaults=local_defaults, overwrite=overwrite).items():
         typer.echo(f"{name:40} {action}")
-
-
-if __name__ == "__main__":
-    app()

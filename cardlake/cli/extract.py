@@ -8,14 +8,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from cardlake.cli.errors import settings_or_exit
+from cardlake.config import resolve_config
 from cardlake.landing import get_landing_zone
-from cardlake.settings import get_settings, iso
-from cardlake.source.client import ENDPOINTS, CardApiClient, Page
-from cardlake.source.credentials import resolve_credentials
+from cardlake.source.client import CardApiClient, Page
 from cardlake.source.errors import CardApiError
 from cardlake.source.extraction import Extractor, chunk_windows, read_watermark
+from contracts.landing import ENTITIES, check_entity, iso
 
 app = typer.Typer(help="Extract the card API into the landing zone.", no_args_is_help=True)
 console = Console()
@@ -30,15 +31,16 @@ def backfill(
     entity: Annotated[list[str] | None, typer.Option(help="Entity to extract (repeatable); default all.")] = None,
 ) -> None:
     """Extract [start, end) in independent chunks, advancing each entity's watermark chunk by chunk."""
-    entities = entity or list(ENDPOINTS)
-    unknown = sorted(set(entities) - set(ENDPOINTS))
-    if unknown:
-        raise typer.BadParameter(f"unknown entities {unknown}; expected some of {sorted(ENDPOINTS)}")
+    try:
+        entities = [check_entity(name) for name in entity or ENTITIES]
+    except ValueError as problem:
+        raise typer.BadParameter(str(problem)) from None
     windows = chunk_windows(start, end, timedelta(days=chunk_days))
     if not windows:
         raise typer.BadParameter("--end must be after --start")
-    settings = get_settings()
-    zone = get_landing_zone(settings)
+    config = resolve_config(settings_or_exit(), with_pan_key=False)
+    settings = config.settings
+    zone = get_landing_zone(config)
     totals = {"pages": 0, "records": 0}
     began = time.monotonic()
     columns = (
@@ -49,12 +51,12 @@ def backfill(
         TimeElapsedColumn(),
     )
     try:
-        with CardApiClient(resolve_credentials(settings)) as client, Progress(*columns, console=console) as bar:
+        with CardApiClient(config.api) as client, Progress(*columns, console=console) as bar:
             extractor = Extractor(client, zone, source=settings.source_name, page_size=settings.api_page_size)
             for name in entities:
                 row = bar.add_task(name, total=len(windows), pages=0, records=0, rate=0.0)
 
-                def on_page(page: Page, _key: str, row: int = row) -> None:
+                def on_page(page: Page, _key: str, row: TaskID = row) -> None:
                     totals["pages"] += 1
                     totals["records"] += page.record_count
                     rate = totals["records"] / max(time.monotonic() - began, 1e-6)
@@ -74,13 +76,9 @@ def backfill(
 
 @app.command()
 def status() -> None:
-    """Each entity's watermark (where the next incremental extraction starts, minus the overlap)."""
-    settings = get_settings()
-    zone = get_landing_zone(settings)
-    for name in ENDPOINTS:
-        mark = read_watermark(zone, settings.source_name, name)
+    """Each entity's watermark: how far extraction has got."""
+    config = resolve_config(settings_or_exit(), with_pan_key=False)
+    zone = get_landing_zone(config)
+    for name in ENTITIES:
+        mark = read_watermark(zone, config.settings.source_name, name)
         console.print(f"{name:<13} {iso(mark) if mark else 'no watermark yet'}")
-
-
-if __name__ == "__main__":
-    app()

@@ -14,11 +14,12 @@ app = typer.Typer(help="Query the warehouse and its reporting views.", no_args_i
 @app.command()
 def query(sql: Annotated[str, typer.Argument(help="A read query, e.g. SELECT * FROM rpt_top_categories")]) -> None:
     """Run a read query against the configured warehouse and print the rows."""
-    from cardlake.settings import get_settings
+    from cardlake.cli.errors import settings_or_exit
+    from cardlake.config import warehouse_connection
     from cardlake.warehouse import get_warehouse
 
     try:
-        with get_warehouse(get_settings()) as warehouse:
+        with get_warehouse(warehouse_connection(settings_or_exit())) as warehouse:
             rows = warehouse.query(sql)
     except Exception as exc:  # a bad query gets a message, not a traceback
         typer.secho(f"query failed: {exc}", fg=typer.colors.RED, err=True)
@@ -33,9 +34,10 @@ def query(sql: Annotated[str, typer.Argument(help="A read query, e.g. SELECT * F
 @app.command()
 def counts() -> None:
     """Rows per star-schema table."""
-    from cardlake.settings import get_settings
+    from cardlake.cli.errors import settings_or_exit
+    from cardlake.config import warehouse_connection
     from cardlake.warehouse import get_warehouse
 
-    with get_warehouse(get_settings()) as warehouse:
+    with get_warehouse(warehouse_connection(settings_or_exit())) as warehouse:
         for name, count in warehouse.counts().items():
             typer.echo(f"{name:20s} {count:>12,}")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
+
+from contracts.landing import Window
 
 app = typer.Typer(help="Train and use the fraud model.", no_args_is_help=True)
 
@@ -39,11 +42,11 @@ def train(
     holdout_months: Annotated[int, typer.Option(min=1, help="Latest months held out for evaluation")] = 2,
 ) -> None:
     """Train on the lake's gold features and labels (time-ordered split), register it, print its metrics."""
-    from cardlake.settings import get_settings
+    from cardlake.cli.errors import settings_or_exit
     from flows.fraud import train_and_register
     from spark_jobs.fraud.training import NotEnoughData
 
-    settings = get_settings()
+    settings = settings_or_exit()
     try:
         metrics = train_and_register.fn(
             lake or settings.lake_root,
@@ -53,6 +56,7 @@ def train(
             holdout_months,
             1,
             settings.delta_engine,
+            settings.local_spark,
         )
     except NotEnoughData as problem:
         typer.secho(f"cannot train: {problem}", fg=typer.colors.RED, err=True)
@@ -70,7 +74,8 @@ def score(
     threshold: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Override the model's")] = None,
 ) -> None:
     """Score every purchase in [from, to) with a model version (no labels needed); upsert scores and alerts."""
-    from cardlake.settings import get_settings
+    from cardlake.cli.errors import settings_or_exit
+    from contracts.jobs import ScoreOptions
     from spark_jobs.delta_io import get_delta_io
     from spark_jobs.fraud.registry import version_uri
     from spark_jobs.jobs import score as score_job
@@ -80,31 +85,29 @@ def score(
     start, end = _day(from_, "--from"), _day(to, "--to")
     if end <= start:
         raise typer.BadParameter("--to must be after --from", param_hint="--to")
-    settings = get_settings()
+    settings = settings_or_exit()
     root = models_root or str(settings.models_root)
-    window_start = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    window_end = datetime(end.year, end.month, end.day, tzinfo=UTC)
-    options: dict[str, Any] = {"select": "window", "models_root": root}
-    if model_version:
-        options["model_uri"] = version_uri(root, model_version)
-    if threshold is not None:
-        options["threshold"] = threshold
-    spark = get_spark("cardlake-fraud-score")
+    window = Window(datetime(start.year, start.month, start.day), datetime(end.year, end.month, end.day))
+    options = ScoreOptions(
+        model_uri=version_uri(root, model_version) if model_version else None,
+        models_root=root,
+        threshold=threshold,
+        select="window",
+    )
+    spark = get_spark("cardlake-fraud-score", settings.local_spark)
     ctx = JobContext(
         spark=spark,
         delta=get_delta_io(settings.delta_engine, spark),
         landing_uri=settings.landing_root,
         lake_uri=lake or settings.lake_root,
-        window_start=window_start,
-        window_end=window_end,
-        run_id=f"score-{window_start:%Y%m%dT%H%M%SZ}_{window_end:%Y%m%dT%H%M%SZ}",
-        options=options,
+        window=window,
+        run_id=f"score-{window.label}",
     )
     try:
-        metrics = score_job.run(ctx)
+        outcome = score_job.run(ctx, options)
     except Exception as exc:  # a missing model version or table gets a message, not a traceback
         typer.secho(f"scoring failed: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
-    typer.echo(json.dumps(metrics, indent=2, default=str))
-    if str(metrics.get("status", "")).startswith("skipped"):
+    typer.echo(json.dumps(dataclasses.asdict(outcome), indent=2, default=str))
+    if outcome.status == "skipped":
         raise typer.Exit(1)
