@@ -6,20 +6,30 @@ same table would race for the same commit, so the Spark and load stages take the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from cardlake.settings import get_settings, utc
+from cardlake.config import PipelineConfig, resolve_config
+from contracts.landing import Window, utc
+from contracts.results import StageResult
 from flows.extract import extract
 from flows.load import load
-from flows.transform import LAKE_JOBS, transform, window_label
+from flows.transform import transform
 
 
-def chunks(start: datetime, end: datetime, chunk_days: int) -> list[tuple[datetime, datetime]]:
+@dataclass(frozen=True)
+class ChunkResult:
+    window: Window
+    extract: StageResult
+    load: StageResult
+    spark_job_run_id: str
+
+
+def chunks(start: datetime, end: datetime, chunk_days: int) -> list[Window]:
     if chunk_days < 1:
         raise ValueError("chunk_days must be at least 1")
     start, end = utc(start), utc(end)
@@ -28,42 +38,34 @@ def chunks(start: datetime, end: datetime, chunk_days: int) -> list[tuple[dateti
     out, cursor = [], start
     while cursor < end:
         nxt = min(cursor + timedelta(days=chunk_days), end)
-        out.append((cursor, nxt))
+        out.append(Window(cursor, nxt))
         cursor = nxt
     return out
 
 
-@task(name="extract-chunk", task_run_name="extract-chunk-{start:%Y%m%d}", cache_policy=NO_CACHE)
-def extract_chunk(start: datetime, end: datetime, force: bool) -> dict[str, Any]:
-    return extract(start, end, force=force)
+@task(name="extract-chunk", task_run_name="extract-chunk-{window.label}", cache_policy=NO_CACHE)
+def extract_chunk(window: Window, force: bool, config: PipelineConfig) -> StageResult:
+    return extract(window, force=force, config=config)
 
 
-@flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
 def backfill(
     start: datetime, end: datetime, chunk_days: int = 7, max_concurrency: int = 2, force: bool = False
-) -> list[dict[str, Any]]:
+) -> list[ChunkResult]:
     """Every chunk is a normal pipeline window, so a backfill and the daily runs write the same tables."""
-    settings = get_settings()
+    config = resolve_config()
     windows = chunks(start, end, chunk_days)
-    logger = get_run_logger()
-    logger.info(
+    get_run_logger().info(
         "backfill of %d chunk(s) of %d day(s), %d extracting at once", len(windows), chunk_days, max_concurrency
     )
-    extracted: dict[tuple[datetime, datetime], Any] = {}
-    for i in range(0, len(windows), max(1, max_concurrency)):
-        batch = windows[i : i + max(1, max_concurrency)]
-        futures = {w: extract_chunk.submit(w[0], w[1], force) for w in batch}
+    step = max(1, max_concurrency)
+    extracted: dict[Window, StageResult] = {}
+    for i in range(0, len(windows), step):
+        futures = {w: extract_chunk.submit(w, force, config) for w in windows[i : i + step]}
         extracted.update({w: f.result() for w, f in futures.items()})
     results = []
-    for chunk_start, chunk_end in windows:
-        run_id = window_label(chunk_start, chunk_end)
-        lake = transform(chunk_start, chunk_end, run_id, jobs=LAKE_JOBS, force=force)
-        loaded = load(run_id, f"{settings.lake_root.rstrip('/')}/exports/{run_id}/_export.json")
-        results.append({
-            "window": run_id,
-            "status": "completed",
-            "records": {e: r.get("records", 0) for e, r in extracted[(chunk_start, chunk_end)].items()},
-            "rows_loaded": loaded.get("rows_loaded", {}),
-            "spark": lake.get("job_run_id"),
-        })  # fmt: skip
+    for window in windows:
+        lake = transform(window, force=force, config=config)
+        loaded = load(window.label, lake.export_manifest_uri, config=config)
+        results.append(ChunkResult(window, extracted[window], loaded, lake.job_run_id))
     return results

@@ -1,15 +1,14 @@
-"""Prefect flow: extract windows of the card API into the landing zone, one task per entity.
+"""Prefect flow: extract one window of the card API into the landing zone, one task per entity.
 
-    extract(start, end) -> per entity {"manifest_key", "pages", "records", "distinct_ids", "bytes", "window"}
-
-A finished window is cached for 12 h (inputs + task source, the window among the inputs), so calling the
-flow again for it does not touch the API unless `force=True`. Only transient API errors are retried.
+A finished window is cached for 12 h (the key covers the resolved configuration, the entity, the window and
+the task's code), so calling the flow again for it does not touch the API unless `force=True`. Only
+transient API errors are retried.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -20,15 +19,14 @@ from prefect.runtime import flow_run
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
 
+from cardlake.config import PipelineConfig, resolve_config
 from cardlake.landing import get_landing_zone
-from cardlake.settings import get_settings
-from cardlake.source.client import ENDPOINTS, CardApiClient
-from cardlake.source.credentials import resolve_credentials
+from cardlake.source.client import CardApiClient
 from cardlake.source.errors import TransientApiError
-from cardlake.source.extraction import Extractor, Window, manifest_key
+from cardlake.source.extraction import Extractor
 from cardlake.source.extraction import advance_watermark as advance
-
-DEFAULT_ENTITIES = ("transactions", "rewards", "plu_rates")
+from contracts.landing import ENTITIES, Entity, Window, check_entity, iso, landed_table
+from contracts.results import StageResult, TableCounts
 
 
 def is_transient_failure(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -39,7 +37,7 @@ def is_transient_failure(task: Task[Any, Any], task_run: TaskRun, state: State[A
 
 @task(
     name="extract-entity",
-    task_run_name="extract-{entity}-{start:%Y%m%d}",
+    task_run_name="extract-{entity}-{window.label}",
     retries=3,
     retry_delay_seconds=exponential_backoff(backoff_factor=30),
     retry_jitter_factor=0.5,
@@ -48,61 +46,41 @@ def is_transient_failure(task: Task[Any, Any], task_run: TaskRun, state: State[A
     cache_expiration=timedelta(hours=12),
     persist_result=True,
 )
-def extract_entity(
-    entity: str, start: datetime, end: datetime, source: str, api_base_url: str, landing_root: str
-) -> dict[str, Any]:
-    """Land one window of one entity. source, API and landing root are inputs so they key the cache."""
-    settings = get_settings()
-    window = Window(start, end)
-    zone = get_landing_zone(settings)
+def extract_entity(config: PipelineConfig, entity: Entity, window: Window) -> TableCounts:
+    """Land one window of one entity; its counts as the report shows them (every record is accepted here:
+    records are judged in silver)."""
+    settings = config.settings
+    zone = get_landing_zone(config)
     run_id = flow_run.id or None
-    with CardApiClient(resolve_credentials(settings)) as client:
-        extractor = Extractor(client, zone, source=source, page_size=settings.api_page_size)
+    with CardApiClient(config.api) as client:
+        extractor = Extractor(client, zone, source=settings.source_name, page_size=settings.api_page_size)
         manifest = extractor.extract_window(entity, window, run_id=str(run_id) if run_id else None)
-    summary = {
-        "manifest_key": manifest_key(source, entity, window),
-        "pages": len(manifest["pages"]),
-        "records": manifest["record_count"],
-        "distinct_ids": manifest["distinct_ids"],
-        "bytes": sum(page["bytes"] for page in manifest["pages"]),
-        "window": window.label,
-    }
+    records, pages = manifest["record_count"], len(manifest["pages"])
     get_run_logger().info(
         "%s %s: %d pages, %d records (%d distinct) landed under %s",
-        entity, window.label, summary["pages"], summary["records"], summary["distinct_ids"], landing_root,
+        entity, window.label, pages, records, manifest["distinct_ids"], zone.uri_of(""),
     )  # fmt: skip
-    return summary
+    note = f"{pages} page(s), {manifest['distinct_ids']} distinct id(s)"
+    return TableCounts(landed_table(entity), records, records, 0, records, note=note)
 
 
 @task(name="advance-watermark", task_run_name="advance-watermark-{entity}", cache_policy=NO_CACHE)
-def advance_watermark(entity: str, start: datetime, end: datetime, source: str) -> str:
+def advance_watermark(config: PipelineConfig, entity: Entity, window: Window) -> str:
     """Only after the manifest is written (the extract task returned): the watermark never runs ahead."""
-    mark = advance(get_landing_zone(get_settings()), source, entity, Window(start, end))
-    return mark.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(advance(get_landing_zone(config), config.settings.source_name, entity, window))
 
 
 @flow(name="extract")
 def extract(
-    start: datetime,
-    end: datetime,
-    entities: Sequence[str] = DEFAULT_ENTITIES,
-    force: bool = False,
-) -> dict[str, dict]:
-    unknown = sorted(set(entities) - set(ENDPOINTS))
-    if unknown:
-        raise ValueError(f"unknown entities {unknown}; expected some of {sorted(ENDPOINTS)}")
-    settings = get_settings()
-    window = Window(start, end)
-    landing_root = get_landing_zone(settings).uri_of("")
-    # The API's URL keys the cache; the credentials themselves never become task inputs (Prefect stores those).
-    api_base_url = resolve_credentials(settings).base_url
+    window: Window, entities: Sequence[str] = ENTITIES, force: bool = False, config: PipelineConfig | None = None
+) -> StageResult:
+    """Land the window of each entity; `config` is resolved here when this flow is the entry point."""
+    chosen = [check_entity(entity) for entity in entities]
+    config = config or resolve_config()
     extract_task = extract_entity.with_options(refresh_cache=force)
-    futures = {
-        entity: extract_task.submit(entity, window.start, window.end, settings.source_name, api_base_url, landing_root)
-        for entity in entities
-    }
-    results: dict[str, dict] = {}
+    futures = {entity: extract_task.submit(config, entity, window) for entity in chosen}
+    tables = []
     for entity, future in futures.items():
-        results[entity] = future.result()
-        advance_watermark(entity, window.start, window.end, settings.source_name)
-    return results
+        tables.append(future.result())
+        advance_watermark(config, entity, window)
+    return StageResult("extract", tuple(tables))

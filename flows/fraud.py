@@ -10,14 +10,19 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from cardlake.settings import get_settings
+from cardlake.config import load_settings
+from contracts.jobs import LocalSpark
 from spark_jobs.fraud.model import GbtParams
 
 
 def _params(max_iter: int | None, max_depth: int | None) -> GbtParams:
     """The model's own defaults (the benchmarked ones) unless a caller overrides them."""
-    overrides = {k: v for k, v in (("max_iter", max_iter), ("max_depth", max_depth)) if v is not None}
-    return replace(GbtParams(), **overrides)
+    params = GbtParams()
+    if max_iter is not None:
+        params = replace(params, max_iter=max_iter)
+    if max_depth is not None:
+        params = replace(params, max_depth=max_depth)
+    return params
 
 
 @task(name="train-and-register-fraud-model", cache_policy=NO_CACHE, persist_result=False)
@@ -29,6 +34,7 @@ def train_and_register(
     holdout_months: int,
     validation_months: int,
     delta_engine: str,
+    local: LocalSpark,
     max_iter: int | None = None,
     max_depth: int | None = None,
 ) -> dict[str, Any]:
@@ -36,7 +42,7 @@ def train_and_register(
     from spark_jobs.fraud.lake import train_from_lake
     from spark_jobs.session import get_spark
 
-    spark = get_spark("cardlake-train-fraud")
+    spark = get_spark("cardlake-train-fraud", local)
     return train_from_lake(
         spark,
         get_delta_io(delta_engine, spark),
@@ -62,7 +68,7 @@ def train_fraud_model(
     max_depth: int | None = None,
 ) -> dict[str, Any]:
     """Train on [train_from, train_to) (default: everything in the lake); the last `holdout_months` are held out."""
-    settings = get_settings()
+    settings = load_settings()
     metrics = train_and_register(
         lake_uri or settings.lake_root,
         models_root or str(settings.models_root),
@@ -71,6 +77,7 @@ def train_fraud_model(
         holdout_months,
         validation_months,
         settings.delta_engine,
+        settings.local_spark,
         max_iter,
         max_depth,
     )

@@ -1,42 +1,39 @@
 """Prefect subflow: run the Spark jobs (silver -> gold -> features -> score -> star -> export) for a window.
 
-The Spark task is cached on what it reads (a fingerprint of the window's manifests), the jobs and the code, so
-a re-run of a finished window with nothing newly landed starts no Spark job; `force` refreshes it.
+The Spark task is cached on everything it reads: the job request (window, jobs, lake, engine, options with
+the fraud model version resolved now and the threshold), the fingerprint of the window's manifests, the
+resolved configuration and the task's code. A re-run of a finished window with nothing newly landed and the
+same model starts no Spark job; a retrained model, a new threshold or newly landed pages run it again; `force`
+always does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.tasks import exponential_backoff
 
+from cardlake.config import PipelineConfig, resolve_config
 from cardlake.landing import get_landing_zone
-from cardlake.settings import get_settings
-from cardlake.spark_runner import SparkJobRequest, get_runner
+from cardlake.spark_runner import get_runner
+from contracts.jobs import JOBS, JobName, JobOptions, JobRequest, ScoreOptions
+from contracts.landing import ENTITIES, Window, manifest_key
+from contracts.results import TransformResult
 from flows.retries import is_transient_spark_failure, retry_when
-
-LAKE_JOBS = ("silver", "gold", "features", "score", "star", "export")
-ENTITIES = ("transactions", "rewards", "plu_rates")
-
-
-def window_label(start: datetime, end: datetime) -> str:
-    return f"{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}"
 
 
 @task(name="fingerprint-landed-window", cache_policy=NO_CACHE)
-def landed_fingerprint(start: datetime, end: datetime) -> str:
+def landed_fingerprint(config: PipelineConfig, window: Window) -> str:
     """A hash of the manifests of the window: it changes exactly when something new was landed for it."""
-    settings = get_settings()
-    zone = get_landing_zone(settings)
+    zone = get_landing_zone(config)
     digest = hashlib.sha256()
-    label = window_label(start, end)
     for entity in ENTITIES:
-        key = f"raw/{settings.source_name}/{entity}/_manifests/{label}.json"
+        key = manifest_key(config.settings.source_name, entity, window)
         if zone.exists(key):
             manifest = json.loads(zone.read_bytes(key))
             pages = [(p["key"], p["sha256"]) for p in manifest.get("pages", [])]
@@ -44,9 +41,36 @@ def landed_fingerprint(start: datetime, end: datetime) -> str:
     return digest.hexdigest()
 
 
+def score_options(config: PipelineConfig) -> ScoreOptions:
+    """The model is resolved now, not inside the job: the request (and so the cache key) names the version."""
+    from spark_jobs.fraud.registry import latest_version, version_uri
+
+    root = config.settings.models_root
+    version = latest_version(root)
+    return ScoreOptions(
+        model_uri=version_uri(root, version) if version else None,
+        models_root=root,
+        threshold=config.settings.fraud_threshold,
+    )
+
+
+def spark_request(config: PipelineConfig, window: Window, jobs: tuple[JobName, ...] = JOBS) -> JobRequest:
+    settings = config.settings
+    return JobRequest(
+        jobs=jobs,
+        landing_uri=get_landing_zone(config).uri_of("").rstrip("/"),
+        lake_uri=settings.lake_root,
+        window=window,
+        run_id=window.label,  # deterministic: a re-run of a window re-processes the rows its first attempt stamped
+        delta_engine=settings.delta_engine,
+        source=settings.source_name,
+        options=JobOptions(score=score_options(config)),
+    )
+
+
 @task(
     name="run-spark-jobs",
-    task_run_name="spark-{run_id}",
+    task_run_name="spark-{request.run_id}",
     cache_policy=INPUTS + TASK_SOURCE,
     cache_expiration=timedelta(hours=12),
     retries=2,
@@ -55,70 +79,26 @@ def landed_fingerprint(start: datetime, end: datetime) -> str:
     retry_condition_fn=retry_when(is_transient_spark_failure),
     persist_result=True,
 )
-def run_spark_jobs(
-    jobs: tuple[str, ...],
-    start: datetime,
-    end: datetime,
-    run_id: str,
-    fingerprint: str,
-    landing_uri: str,
-    lake_uri: str,
-    delta_engine: str,
-    spark_runner: str,
-) -> dict[str, Any]:
+def run_spark_jobs(config: PipelineConfig, request: JobRequest, fingerprint: str) -> TransformResult:
     """One Spark application for all the jobs: one JVM (or one EMR job run) instead of six."""
-    settings = get_settings()
-    request = SparkJobRequest(
-        jobs=jobs,
-        landing_uri=landing_uri,
-        lake_uri=lake_uri,
-        window_start=start,
-        window_end=end,
-        run_id=run_id,
-        delta_engine=delta_engine,
-        extra_args=("--source", settings.source_name, "--option", f"models_root={settings.models_root}",
-                    "--option", f"fraud_threshold={settings.fraud_threshold}"),
-    )  # fmt: skip
-    result = get_runner(settings).run(request)
+    result = get_runner(config).run(request)
     get_run_logger().info("Spark %s finished in %.1f s (%s)", result.job_run_id, result.duration_s or 0, result.state)
-    return {
-        "job_run_id": result.job_run_id,
-        "state": result.state,
-        "metrics": {job: body.get("metrics", {}) for job, body in result.results.items()},
-        "cost": {
-            "vcpu_hours": result.vcpu_hours,
-            "memory_gb_hours": result.memory_gb_hours,
-            "storage_gb_hours": result.storage_gb_hours,
-            "estimated_cost_usd": result.estimated_cost_usd,
-        },
-        "duration_s": result.duration_s,
-        "log_uri": result.log_uri,
-    }
+    return TransformResult(
+        jobs=tuple(result.results[job] for job in request.jobs),
+        job_run_id=result.job_run_id,
+        duration_s=result.duration_s,
+        log_uri=result.log_uri,
+        cost=result.cost,
+    )
 
 
 @flow(name="transform")
 def transform(
-    start: datetime, end: datetime, run_id: str, jobs: tuple[str, ...] = LAKE_JOBS, force: bool = False
-) -> dict[str, Any]:
-    settings = get_settings()
-    fingerprint = landed_fingerprint(start, end)
-    spark_task = run_spark_jobs.with_options(refresh_cache=force)
-    state = spark_task(
-        tuple(jobs),
-        start,
-        end,
-        run_id,
-        fingerprint,
-        get_landing_zone(settings).uri_of("").rstrip("/"),
-        settings.lake_root,
-        settings.delta_engine,
-        settings.spark_runner,
-        return_state=True,
-    )
-    result = dict(state.result())
+    window: Window, jobs: tuple[JobName, ...] = JOBS, force: bool = False, config: PipelineConfig | None = None
+) -> TransformResult:
+    config = config or resolve_config()
+    request = spark_request(config, window, tuple(jobs))
+    fingerprint = landed_fingerprint(config, window)
+    state = run_spark_jobs.with_options(refresh_cache=force)(config, request, fingerprint, return_state=True)
     # A cached result repeats an earlier run's figures: say so rather than let them read as this run's work.
-    result["cached"] = state.name == "Cached"
-    return result
-
-
-__all__ = ["LAKE_JOBS", "transform", "window_label"]
+    return dataclasses.replace(state.result(), cached=state.name == "Cached")

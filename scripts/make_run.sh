@@ -14,11 +14,20 @@ export PREFECT_SERVER_ANALYTICS_ENABLED="${PREFECT_SERVER_ANALYTICS_ENABLED:-fal
 mkdir -p "$CARDLAKE_HOME/logs"
 cli=.venv/bin/cardlake
 
-port="${CARDLAKE_API_PORT:-$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
+# A fixed port keeps the API's URL, and so the extraction's cache key, the same from one `make run` to the next;
+# a random free one only when it is taken.
+port="${CARDLAKE_API_PORT:-$(.venv/bin/python -c '
+import socket
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", 8765))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')}"
 export CARDLAKE_API_BASE_URL="http://127.0.0.1:$port"
 
 echo "Starting the card API simulator on $CARDLAKE_API_BASE_URL ($RUN_CARDS cards; log: $CARDLAKE_HOME/logs/api.log)"
-.venv/bin/python -m cardapi.cli serve --port "$port" --cards "$RUN_CARDS" >"$CARDLAKE_HOME/logs/api.log" 2>&1 &
+.venv/bin/python -m cardlake.cli api serve --port "$port" --cards "$RUN_CARDS" >"$CARDLAKE_HOME/logs/api.log" 2>&1 &
 api_pid=$!
 stop_api() {
   kill "$api_pid" 2>/dev/null || true

@@ -24,7 +24,7 @@ os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-
 def spark():
     from spark_jobs.session import get_spark
 
-    session = get_spark("cardlake-tests", master="local[2]")
+    session = get_spark("cardlake-tests")
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -45,8 +45,5 @@ def cardlake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "cardlake-home"
     home.mkdir()
     monkeypatch.setenv("CARDLAKE_HOME", str(home))
-    from cardlake.settings import get_settings
 
-    get_settings.cache_clear()
     yield home
-    get_settings.cache_clear()

@@ -10,7 +10,7 @@ import pytest
 from cardapi.config import SimulatorConfig
 from cardapi.expected import records
 from cardapi.server import serve_in_thread
-from cardlake.settings import get_settings
+from cardlake.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.prefect, pytest.mark.spark]
 
@@ -41,12 +41,11 @@ def test_pipeline_loads_exactly_what_the_api_served_and_a_rerun_changes_nothing(
         monkeypatch.setenv("CARDLAKE_API_BASE_URL", base_url)
         monkeypatch.setenv("CARDLAKE_SPARK_RUNNER", "local-session")
         monkeypatch.setenv("CARDLAKE_PAN_TOKEN_KEY", "end-to-end-test-key")
-        get_settings.cache_clear()
         summary = pipeline(start=START, end=END)
-        counts_after_first = warehouse_counts(get_settings().duckdb_file)
+        counts_after_first = warehouse_counts(Settings().duckdb_file)
         again = pipeline(start=START, end=END, force=True)
 
-    db = get_settings().duckdb_file
+    db = Settings().duckdb_file
     served_transactions = {r["id"] for r in records(CONFIG, "transactions", START, END)}
     served_rewards = {r["id"] for r in records(CONFIG, "rewards", START, END)}
     assert len(served_transactions) > 100 and len(served_rewards) > 50
@@ -54,8 +53,7 @@ def test_pipeline_loads_exactly_what_the_api_served_and_a_rerun_changes_nothing(
     assert warehouse_ids(db, "fact_reward", "reward_id") == served_rewards
     # Forced re-run: extraction and Spark ran again, and the warehouse is unchanged (no duplicates).
     assert warehouse_counts(db) == counts_after_first
-    silver = summary["transform"]["metrics"]["silver"]["transactions"]
-    assert silver["records_read"] == silver["accepted"] + silver["quarantined"] == len(served_transactions)
-    assert again["transform"]["metrics"]["silver"]["transactions"]["inserted"] == 0
-    assert summary["warehouse"]["fact_transaction_rows"] == len(served_transactions)
-    assert "cardlake run" in summary["report"]
+    silver = summary.transform.job("silver").table("silver/transactions")
+    assert silver.read == silver.accepted + silver.rejected == len(served_transactions)
+    assert again.transform.job("silver").table("silver/transactions").inserted == 0
+    assert summary.warehouse.fact_transaction_rows == len(served_transactions)

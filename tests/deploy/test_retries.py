@@ -14,12 +14,15 @@ import pytest
 from prefect import flow, task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import Failed
+from pydantic import SecretStr
 
-from cardlake.settings import Settings
+from cardlake.config import PanKey
 from cardlake.source.errors import PermanentApiError, TransientApiError
-from cardlake.spark_runner import SparkJobFailed, SparkJobRequest
+from cardlake.spark_runner import SparkJobFailed
 from cardlake.spark_runner.local import LocalSubmitRunner
 from cardlake.warehouse import WarehouseError
+from contracts.jobs import JobRequest
+from contracts.landing import Window
 from flows.extract import extract_entity
 from flows.load import load_star_tables
 from flows.transform import run_spark_jobs
@@ -75,20 +78,19 @@ def test_a_failing_spark_submit_is_retried_by_prefect_only_when_transient(
     prefect_harness, tmp_path: Path, message: str, launches_expected: int
 ):
     script, launches = fake_spark_submit(tmp_path, message)
-    settings = Settings(home=tmp_path / "home")
-    request = SparkJobRequest(
+    request = JobRequest(
         jobs=("silver",),
         landing_uri=str(tmp_path / "landing"),
         lake_uri=str(tmp_path / "lake"),
-        window_start=datetime(2025, 6, 1, tzinfo=UTC),
-        window_end=datetime(2025, 6, 2, tzinfo=UTC),
+        window=Window(datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 6, 2, tzinfo=UTC)),
         run_id="retry-test",
     )
+    key = PanKey(value=SecretStr("k"), is_local_default=False)
 
     # The Spark task's own retry options, with no delay between attempts.
     @task(retries=run_spark_jobs.retries, retry_delay_seconds=0, retry_condition_fn=run_spark_jobs.retry_condition_fn)
     def spark_step() -> str:
-        runner = LocalSubmitRunner(settings, spark_submit=script, entry_point=tmp_path / "main.py", pan_key="k")
+        runner = LocalSubmitRunner(key, tmp_path / "logs", spark_submit=script, entry_point=tmp_path / "main.py")
         return runner.run(request).state
 
     @flow
