@@ -33,6 +33,7 @@ COPY cardlake ./cardlake
 COPY cardapi ./cardapi
 COPY flows ./flows
 COPY spark_jobs ./spark_jobs
+COPY contracts ./contracts
 COPY blocks ./blocks
 # Flows run unprivileged; HOME holds Prefect's and cardlake's local state.
 RUN uv pip install --system --no-deps . \

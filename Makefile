@@ -7,7 +7,7 @@ RUN_START ?= 2025-06-01
 RUN_END ?= 2025-07-01
 RUN_CARDS ?= 300
 
-.PHONY: run test setup check-java lint format bench clean
+.PHONY: run test setup check-java check lint format bench clean
 
 check-java:
 	@scripts/check_java.sh
@@ -25,6 +25,11 @@ test: setup
 
 lint: setup
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+# What CI runs before the suite: lint, formatting, types and the import layers (pyproject.toml holds each setting).
+check: lint
+	@$(VENV)/bin/mypy
+	@$(VENV)/bin/lint-imports --no-cache
 
 format: setup
 	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
