@@ -133,7 +133,13 @@ RULES = {
         ("rec.currency NOT IN ('GBP')", "unknown_currency"),
         ("NOT coalesce(rec.type IN ('CARD_SETTLEMENT', 'CARD_REFUND'), false)", "unknown_type"),
         ("is_debit IS NULL", "missing_field:isDebit"),
-        # A statement without card, cardholder or merchant objects is allowed; a card number present must look like one.
+        # A card-programme transaction (card, cardholder or merchant present) needs a card number; a personal
+        # statement row has none of the three. A card number present must look like one.
+        (
+            "(rec.card IS NOT NULL OR rec.cardholder IS NOT NULL OR rec.merchant IS NOT NULL)"
+            " AND rec.card.number IS NULL",
+            "missing_card",
+        ),
         (
             r"regexp_replace(rec.card.number, '[\s-]', '', 'g') IS NOT NULL"
             r" AND NOT regexp_matches(regexp_replace(rec.card.number, '[\s-]', '', 'g'), '^[0-9]{11,19}$')",

@@ -86,6 +86,11 @@ def _structural_checks() -> list[tuple[Column, str]]:
 def with_transaction_rejection(records: DataFrame) -> DataFrame:
     """Adds `reason`: null for a valid transaction record, else the first rule it breaks."""
     number = F.regexp_replace("rec.card.number", r"[\s-]", "")
+    # A card, cardholder or merchant object marks a card-programme (issuer) transaction, which needs a card
+    # number; a personal statement row (the Plutus app's) has none of the three and is card-less by nature.
+    card_programme = (
+        F.col("rec.card").isNotNull() | F.col("rec.cardholder").isNotNull() | F.col("rec.merchant").isNotNull()
+    )
     checks = [
         *_structural_checks(),
         (F.col("rec.id").isNull() | (F.trim("rec.id") == ""), "missing_field:id"),
@@ -101,8 +106,7 @@ def with_transaction_rejection(records: DataFrame) -> DataFrame:
         (~F.col("rec.currency").isin(*KNOWN_CURRENCIES), "unknown_currency"),
         (~F.coalesce(F.col("rec.type").isin(*TRANSACTION_TYPES), F.lit(False)), "unknown_type"),
         (F.col("rec.isDebit").isNull(), "missing_field:isDebit"),
-        # A personal statement (the Plutus app's) has no card, cardholder or merchant objects: allowed, but a
-        # card number that is present must look like one.
+        (card_programme & number.isNull(), "missing_card"),
         (number.isNotNull() & ~number.rlike(r"^[0-9]{11,19}$"), "bad_card_number"),
     ]
     return records.withColumn("reason", _first_reason(*checks))

@@ -179,6 +179,25 @@ def test_a_personal_statement_row_without_card_or_merchant_is_accepted_without_a
     assert wide.transform(T.silver_merchants).count() == 0
 
 
+def test_a_card_programme_transaction_without_a_card_is_quarantined_but_a_statement_row_is_accepted(spark):
+    card_gone = transaction("card-gone", "2025-06-01T10:00:00Z")
+    del card_gone["card"]  # the simulator's missing-card fault drops the key
+    card_null = transaction("card-null", "2025-06-01T10:00:00Z", card=None)
+    number_null = transaction("number-null", "2025-06-01T10:00:00Z", card={"number": None, "cardholderId": "ch_1"})
+    merchant_only = transaction("merchant-only", "2025-06-01T10:00:00Z")
+    merchant_only.update(card=None, cardholder=None)
+    statement = transaction("statement", "2025-06-01T10:00:00Z")
+    statement.update(card=None, cardholder=None, merchant=None)
+    checked = checked_transactions(spark, [card_gone, card_null, number_null, merchant_only, statement])
+    assert reasons(checked) == {
+        "card-gone": "missing_card",
+        "card-null": "missing_card",
+        "number-null": "missing_card",
+        "merchant-only": "missing_card",
+        "statement": None,
+    }
+
+
 def test_a_dimension_seen_on_many_transactions_keeps_each_distinct_version_once_with_its_newest_time(spark):
     wide = spark.createDataFrame(
         [
