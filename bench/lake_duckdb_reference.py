@@ -283,7 +283,7 @@ def _check(con: duckdb.DuckDBPyConnection, entity: str) -> None:
 
 def _quarantine_sql(entity: str) -> str:
     return f"""
-      SELECT sha256(concat_ws('\u241f', '{entity}', source_file, mask_pans(raw_record), reason)) AS quarantine_id,
+      SELECT sha256(concat_ws('\u241f', '{entity}', mask_pans(raw_record))) AS quarantine_id,
              '{entity}' AS entity, source_file, mask_pans(raw_record) AS raw_record, reason,
              bench_run_id() AS run_id, current_timestamp::TIMESTAMP AS quarantined_at
       FROM {entity}_checked WHERE reason IS NOT NULL"""
@@ -411,7 +411,7 @@ def run(landing: Path, out: Path, start: datetime, end: datetime, pan_key: str, 
         lap(f"{entity}_parse_check")
 
     metrics["quarantine_rows"] = _write(
-        con, _latest(" UNION ALL ".join(quarantine), "quarantine_id", "quarantine_id", "quarantine_id"),
+        con, _latest(" UNION ALL ".join(quarantine), "quarantine_id", "source_file", "reason"),
         out / "silver" / "quarantine",
     )  # fmt: skip
     lap("quarantine")

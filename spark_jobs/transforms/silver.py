@@ -150,13 +150,22 @@ def with_plu_rate_rejection(records: DataFrame) -> DataFrame:
     return records.withColumn("reason", _first_reason(*checks))
 
 
+def quarantine_id(entity: str, masked_raw: Column) -> Column:
+    """The same bad record gets the same id whichever page, window or run landed it: it is quarantined once.
+
+    The masked text is hashed, not the raw one: an unkeyed hash of a text holding a PAN could be brute-forced
+    back to the digits that the mask hides.
+    """
+    return F.sha2(F.concat_ws("\u241f", F.lit(entity), masked_raw), 256)
+
+
 def quarantine_rows(entity: str, run_id: str) -> Callable[[DataFrame], DataFrame]:
     """Rejected records with their reason; the raw text is kept with card numbers masked."""
 
     def build(checked: DataFrame) -> DataFrame:
         raw = mask_pans(F.col("raw_record"))
         return checked.where(F.col("reason").isNotNull()).select(
-            F.sha2(F.concat_ws("\u241f", F.lit(entity), "source_file", raw, "reason"), 256).alias("quarantine_id"),
+            quarantine_id(entity, raw).alias("quarantine_id"),
             F.lit(entity).alias("entity"),
             "source_file",
             raw.alias("raw_record"),

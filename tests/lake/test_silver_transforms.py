@@ -11,6 +11,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from spark_jobs import schemas
+from spark_jobs.jobs.silver import QUARANTINE_SPEC
 from spark_jobs.pan import card_token, mask_pans
 from spark_jobs.transforms import silver as T
 from tests.lake.landing_fixtures import PAN, reward, transaction
@@ -77,6 +78,18 @@ def test_quarantine_keeps_the_raw_record_with_card_numbers_masked(spark):
     assert PAN not in row["raw_record"]
     assert "************" + PAN[-4:] in row["raw_record"]
     assert row["source_file"] == "raw/p0.json.gz" and row["run_id"] == "run-1"
+
+
+def test_a_bad_record_landed_on_two_pages_is_one_quarantine_row_with_its_latest_page(spark):
+    bad = transaction("neg", "2025-06-01T10:00:00Z", amount=-1)
+    other = transaction("text", "2025-06-01T10:00:00Z", amount="abc")
+    checked = checked_transactions(spark, [bad], [bad, other])
+    quarantine = checked.transform(T.quarantine_rows("transactions", "run-1"))
+    kept = QUARANTINE_SPEC.latest_per_key(quarantine).collect()
+    assert sorted((r["reason"], r["source_file"]) for r in kept) == [
+        ("negative_amount", "raw/p1.json.gz"),
+        ("wrong_type:amount", "raw/p1.json.gz"),
+    ]
 
 
 def test_card_token_is_the_hmac_sha256_of_the_pan_and_last_four_kept(spark):
