@@ -6,20 +6,32 @@ so `records_read = accepted + quarantined` holds by construction and is checked 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from spark_jobs import schemas
-from spark_jobs.pan import card_last4, card_token, mask_pans
+from spark_jobs.pan import card_last4, card_token, mask_card_numbers, mask_pans
 
 KNOWN_CURRENCIES = ("GBP",)
 TRANSACTION_TYPES = ("CARD_SETTLEMENT", "CARD_REFUND")
 REWARD_STATUSES = ("pending", "approved", "rejected")
 MAX_AMOUNT_MINOR = 5_000_000  # £50,000: above it a card transaction is a data error, not spend
 MIN_YEAR, MAX_YEAR = 1990, 2100
+# The transaction fields that people or merchants type, where a card number can turn up in passing.
+FREE_TEXT_COLUMNS = (
+    "description",
+    "clean_description",
+    "merchant_name",
+    "first_name",
+    "last_name",
+    "job",
+    "street",
+    "city",
+    "state",
+)
 
 
 # ---- pages -> records --------------------------------------------------------------------------------------
@@ -163,7 +175,7 @@ def quarantine_rows(entity: str, run_id: str) -> Callable[[DataFrame], DataFrame
     """Rejected records with their reason; the raw text is kept with card numbers masked."""
 
     def build(checked: DataFrame) -> DataFrame:
-        raw = mask_pans(F.col("raw_record"))
+        raw = mask_pans(mask_card_numbers(F.col("raw_record")))
         return checked.where(F.col("reason").isNotNull()).select(
             quarantine_id(entity, raw).alias("quarantine_id"),
             F.lit(entity).alias("entity"),
@@ -195,6 +207,15 @@ def _address_id(street: Column, city: Column, state: Column, zip_code: Column) -
     return F.when(present, F.substring(F.sha2(F.concat_ws("|", *parts), 256), 1, 32))
 
 
+def with_card_numbers_masked(columns: Sequence[str]) -> Callable[[DataFrame], DataFrame]:
+    """Masks card numbers in the given text columns (pan.mask_card_numbers): no PAN reaches silver in passing."""
+
+    def mask(df: DataFrame) -> DataFrame:
+        return df.withColumns({name: mask_card_numbers(F.col(name)) for name in columns})
+
+    return mask
+
+
 def normalised_transactions(pan_key: str, run_id: str) -> Callable[[DataFrame], DataFrame]:
     """Accepted transaction records -> one wide row each (transaction, card, cardholder, address, merchant)."""
 
@@ -221,9 +242,6 @@ def normalised_transactions(pan_key: str, run_id: str) -> Callable[[DataFrame], 
             card_token(F.col(r + "card.number"), pan_key).alias("card_token"),
             card_last4(F.col(r + "card.number")).alias("card_last4"),
             F.coalesce(F.col(r + "cardholder.id"), F.col(r + "card.cardholderId")).alias("cardholder_id"),
-            _address_id(
-                F.col(address + "street"), F.col(address + "city"), F.col(address + "state"), F.col(address + "zip")
-            ).alias("address_id"),
             F.col(r + "merchant.id").alias("merchant_id"),
             F.coalesce(F.col(r + "isFraud"), F.lit(False)).alias("is_fraud"),
             F.col(r + "originalTransactionId").alias("original_transaction_id"),
@@ -247,7 +265,13 @@ def normalised_transactions(pan_key: str, run_id: str) -> Callable[[DataFrame], 
             F.col(r + "merchant.long").alias("merchant_long"),
             "source_file",
         )
-        return wide.withColumn("run_id", F.lit(run_id))
+        # The address id hashes the masked text: an unkeyed hash of a street holding a PAN could be reversed.
+        address_id = _address_id(F.col("street"), F.col("city"), F.col("state"), F.col("zip"))
+        return (
+            wide.transform(with_card_numbers_masked(FREE_TEXT_COLUMNS))
+            .withColumn("address_id", address_id)
+            .withColumn("run_id", F.lit(run_id))
+        )
 
     return build
 
