@@ -6,9 +6,9 @@
 Same input (the gz pages named by the manifests inside the window), same work as the Spark silver and gold
 jobs into an empty lake: parse the page envelope, explode records, parse each record once with the raw schema,
 apply the rules of spark_jobs/transforms/silver.py in the same order with the same reason codes, HMAC-SHA256
-card tokens, content hashes (a dimension's once per distinct version), latest row per key, the split into
-transactions/cards/cardholders/addresses/merchants, rewards, plu_rates and quarantine (raw text with PANs
-masked), then gold `reward_transactions`.
+card tokens, card numbers masked in free text, content hashes (a dimension's once per distinct version), latest
+row per key, the split into transactions/cards/cardholders/addresses/merchants, rewards, plu_rates and
+quarantine (raw text with PANs masked, one row per distinct record), then gold `reward_transactions`.
 Memory is capped like the Spark driver's (CARDLAKE_DUCKDB_MEMORY, default 6GB), spilling to disk beyond it;
 only rejected records keep their raw text once checked (nothing else reads it).
 
@@ -133,7 +133,13 @@ RULES = {
         ("rec.currency NOT IN ('GBP')", "unknown_currency"),
         ("NOT coalesce(rec.type IN ('CARD_SETTLEMENT', 'CARD_REFUND'), false)", "unknown_type"),
         ("is_debit IS NULL", "missing_field:isDebit"),
-        # A statement without card, cardholder or merchant objects is allowed; a card number present must look like one.
+        # A card-programme transaction (card, cardholder or merchant present) needs a card number; a personal
+        # statement row has none of the three. A card number present must look like one.
+        (
+            "(rec.card IS NOT NULL OR rec.cardholder IS NOT NULL OR rec.merchant IS NOT NULL)"
+            " AND rec.card.number IS NULL",
+            "missing_card",
+        ),
         (
             r"regexp_replace(rec.card.number, '[\s-]', '', 'g') IS NOT NULL"
             r" AND NOT regexp_matches(regexp_replace(rec.card.number, '[\s-]', '', 'g'), '^[0-9]{11,19}$')",
@@ -226,7 +232,37 @@ def _setup(con: duckdb.DuckDBPyConnection, pan_key: str, run_id: str) -> None:
     mask = r"regexp_replace(t, '(^|[^0-9A-Za-z])[0-9]{7,15}([0-9]{4})([^0-9A-Za-z]|$)', '\1************\2\3', 'g')"
     con.execute(f"CREATE OR REPLACE MACRO mask_once(t) AS {mask}")
     con.execute("CREATE OR REPLACE MACRO mask_pans(t) AS mask_once(mask_once(t))")
+    _card_number_macros(con)
     con.execute(f"CREATE OR REPLACE MACRO bench_run_id() AS '{run_id}'")
+
+
+def _card_number_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """mask_card_numbers(t) of spark_jobs/pan.py: Luhn-valid 13-19 digit runs in free text, all but the last four
+    digits starred. RE2 has no look-around: whole runs of digits and single separators are extracted with any
+    letter touching them, and the candidates that are not a bare 13-19 digit run are dropped."""
+    con.execute(
+        r"""CREATE OR REPLACE MACRO luhn_valid(d) AS list_sum(list_transform(range(length(d)), lambda i:
+        CASE WHEN i % 2 = 1 THEN substr('0246813579', substr(reverse(d), i + 1, 1)::INT + 1, 1)::INT
+             ELSE substr(reverse(d), i + 1, 1)::INT END)) % 10 = 0"""
+    )
+    con.execute(
+        r"""CREATE OR REPLACE MACRO is_card_number(m) AS regexp_full_match(m, '[0-9](?:[ -]?[0-9]){12,18}')
+        AND luhn_valid(regexp_replace(m, '[ -]', '', 'g'))"""
+    )
+    con.execute(
+        r"""CREATE OR REPLACE MACRO last_four_digits(m) AS
+        right(m, length(regexp_extract(reverse(m), '^(?:[0-9][ -]?){3}[0-9]')))"""
+    )
+    con.execute(
+        r"""CREATE OR REPLACE MACRO star_but_last_four(m) AS
+        regexp_replace(left(m, length(m) - length(last_four_digits(m))), '[0-9]', '*', 'g') || last_four_digits(m)"""
+    )
+    con.execute(
+        r"""CREATE OR REPLACE MACRO mask_card_numbers(t) AS CASE WHEN regexp_matches(t, '[0-9](?:[ -]?[0-9]){12}')
+        THEN list_reduce(regexp_extract_all(t, '[A-Za-z]?[0-9](?:[ -]?[0-9])*[A-Za-z]?'), lambda masked, m:
+          CASE WHEN is_card_number(m) THEN replace(masked, m, star_but_last_four(m)) ELSE masked END, t)
+        ELSE t END"""
+    )
 
 
 def _load_pages(con: duckdb.DuckDBPyConnection, entity: str, files: list[str]) -> None:
@@ -277,10 +313,10 @@ def _check(con: duckdb.DuckDBPyConnection, entity: str) -> None:
 
 def _quarantine_sql(entity: str) -> str:
     return f"""
-      SELECT sha256(concat_ws('\u241f', '{entity}', source_file, mask_pans(raw_record), reason)) AS quarantine_id,
-             '{entity}' AS entity, source_file, mask_pans(raw_record) AS raw_record, reason,
-             bench_run_id() AS run_id, current_timestamp::TIMESTAMP AS quarantined_at
-      FROM {entity}_checked WHERE reason IS NOT NULL"""
+      SELECT sha256(concat_ws('\u241f', '{entity}', raw_record)) AS quarantine_id, * FROM (
+        SELECT '{entity}' AS entity, source_file, mask_pans(mask_card_numbers(raw_record)) AS raw_record, reason,
+               bench_run_id() AS run_id, current_timestamp::TIMESTAMP AS quarantined_at
+        FROM {entity}_checked WHERE reason IS NOT NULL)"""
 
 
 def _hash(columns: list[str]) -> str:
@@ -314,31 +350,37 @@ REWARD_COLUMNS = [
 def _wide_transactions(con: duckdb.DuckDBPyConnection) -> None:
     ts = "TRY_CAST(rec.date AS TIMESTAMPTZ)::TIMESTAMP"
     a = "rec.cardholder.address."
-    address_parts = ", ".join(f"lower(trim(coalesce({a}{c}, '')))" for c in ("street", "city", "state", "zip"))
+    # Free text is masked first and the address id hashes the masked text, as silver's normalisation does.
+    free_text = {
+        "description": "rec.description", "clean_description": "rec.cleanDescription",
+        "merchant_name": "rec.merchant.name", "first_name": "rec.cardholder.firstName",
+        "last_name": "rec.cardholder.lastName", "job": "rec.cardholder.job", "street": f"{a}street",
+        "city": f"{a}city", "state": f"{a}state",
+    }  # fmt: skip
+    masked = ", ".join(f"mask_card_numbers({field}) AS {name}" for name, field in free_text.items())
+    address_parts = ", ".join(f"lower(trim(coalesce({c}, '')))" for c in ("street", "city", "state", "zip"))
     con.execute(
         f"""CREATE OR REPLACE TABLE tx_wide AS
+        SELECT *, CASE WHEN coalesce(street, city, state, zip) IS NOT NULL
+            THEN substr(sha256(concat_ws('|', {address_parts})), 1, 32) END AS address_id
+        FROM (
         SELECT trim(rec.id) AS transaction_id, {ts} AS transaction_ts, ({ts})::DATE AS transaction_date,
           strftime({ts}, '%Y-%m') AS transaction_month, rec.type AS transaction_type,
           TRY_CAST(rec.amount AS BIGINT) AS amount_minor,
           (TRY_CAST(rec.amount AS BIGINT)::DECIMAL(18, 0) / 100)::DECIMAL(18, 2) AS amount_gbp,
-          rec.currency AS currency, is_debit, rec.type = 'CARD_REFUND' AS is_refund,
-          rec.description AS description, rec.cleanDescription AS clean_description,
+          rec.currency AS currency, is_debit, rec.type = 'CARD_REFUND' AS is_refund, {masked},
           coalesce(rec.category, rec.merchant.category) AS category, coalesce(rec.mcc, rec.merchant.mcc) AS mcc,
           card_token(rec.card.number) AS card_token, card_last4(rec.card.number) AS card_last4,
           coalesce(rec.cardholder.id, rec.card.cardholderId) AS cardholder_id,
-          CASE WHEN coalesce({a}street, {a}city, {a}state, {a}zip) IS NOT NULL
-            THEN substr(sha256(concat_ws('|', {address_parts})), 1, 32) END AS address_id,
           rec.merchant.id AS merchant_id, coalesce(rec.isFraud, false) AS is_fraud,
           rec.originalTransactionId AS original_transaction_id,
           coalesce(TRY_CAST(rec.createdAt AS TIMESTAMPTZ)::TIMESTAMP, {ts}) AS created_at,
           TRY_CAST(rec.updatedAt AS TIMESTAMPTZ)::TIMESTAMP AS updated_at,
-          rec.cardholder.firstName AS first_name, rec.cardholder.lastName AS last_name,
           upper(rec.cardholder.gender) AS gender, TRY_CAST(rec.cardholder.dateOfBirth AS DATE) AS date_of_birth,
-          rec.cardholder.job AS job, {a}street AS street, {a}city AS city, {a}state AS state, {a}zip AS zip,
-          {a}lat AS lat, {a}long AS long, {a}cityPopulation AS city_population,
-          rec.merchant.name AS merchant_name, rec.merchant.lat AS merchant_lat, rec.merchant.long AS merchant_long,
+          {a}zip AS zip, {a}lat AS lat, {a}long AS long, {a}cityPopulation AS city_population,
+          rec.merchant.lat AS merchant_lat, rec.merchant.long AS merchant_long,
           source_file, bench_run_id() AS run_id
-        FROM transactions_checked WHERE reason IS NULL"""
+        FROM transactions_checked WHERE reason IS NULL)"""
     )
 
 
@@ -405,7 +447,7 @@ def run(landing: Path, out: Path, start: datetime, end: datetime, pan_key: str, 
         lap(f"{entity}_parse_check")
 
     metrics["quarantine_rows"] = _write(
-        con, _latest(" UNION ALL ".join(quarantine), "quarantine_id", "quarantine_id", "quarantine_id"),
+        con, _latest(" UNION ALL ".join(quarantine), "quarantine_id", "source_file", "reason"),
         out / "silver" / "quarantine",
     )  # fmt: skip
     lap("quarantine")

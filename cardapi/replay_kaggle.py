@@ -2,18 +2,20 @@
 
 The file is streamed once at start-up to validate every row and index the byte offset of each row by day;
 a day's rows are read back (seek + parse) only when a window needs them, so the full 1.85M-row files are
-served without holding them in memory. Column mapping: see docs/simulator.md.
+served without holding them in memory. Rows are parsed as CSV records, not lines: a quoted field may hold a
+newline. Column mapping: see docs/simulator.md.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 from array import array
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -83,6 +85,39 @@ def _check_row(row: list[str]) -> None:
     int(row[COL["city_pop"]])
 
 
+class _TrackedLines:
+    """A binary file's lines, decoded, for csv.reader, which pulls as many as one record needs: the byte offset
+    and line count of what was consumed tell where each record starts, even when it spans lines."""
+
+    def __init__(self, fh: BinaryIO, lines_before: int = 0) -> None:
+        self._fh = fh
+        self.offset = fh.tell()
+        self.lines_read = lines_before
+        self.decode_error: UnicodeDecodeError | None = None  # the first since the caller last cleared it
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self._fh:
+            self.offset += len(raw)
+            self.lines_read += 1
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                # Raising here would end the reader; the record is reported instead and the scan goes on.
+                self.decode_error = self.decode_error or exc
+                line = raw.decode("utf-8", "replace")
+            yield line
+
+
+def _is_blank(row: list[str]) -> bool:
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
+def _read_row(fh: BinaryIO, offset: int) -> list[str]:
+    """The CSV record that starts at `offset`, however many lines it spans."""
+    fh.seek(offset)
+    return next(csv.reader(_TrackedLines(fh)))
+
+
 def index_csv(path: Path) -> dict[int, array]:
     """Validate every row and return the byte offsets of the rows of each day (days since the epoch)."""
     offsets: dict[int, array] = defaultdict(lambda: array("q"))
@@ -91,18 +126,22 @@ def index_csv(path: Path) -> dict[int, array]:
         header = next(csv.reader([fh.readline().decode("utf-8-sig")]), [])
         if [h.strip() for h in header] != HEADER:
             raise ReplayError(f"{path}: not a Kaggle fraud CSV; expected header {','.join(HEADER)!r}")
-        position = fh.tell()
-        for line_no, raw in enumerate(fh, start=2):
-            start, position = position, position + len(raw)
-            if not raw.strip():
-                continue
+        lines = _TrackedLines(fh, lines_before=1)
+        reader = csv.reader(lines)
+        while len(errors) < MAX_REPORTED_ERRORS:
+            start, line_no = lines.offset, lines.lines_read + 1
+            lines.decode_error = None
             try:
-                row = next(csv.reader([raw.decode("utf-8")]))
-                _check_row(row)
-            except (ValueError, InvalidOperation, StopIteration, UnicodeDecodeError) as exc:
-                errors.append(f"line {line_no}: {exc}")
-                if len(errors) >= MAX_REPORTED_ERRORS:
+                row = next(reader, None)
+                if row is None:
                     break
+                if _is_blank(row):
+                    continue
+                if lines.decode_error is not None:
+                    raise lines.decode_error
+                _check_row(row)
+            except (ValueError, InvalidOperation, UnicodeDecodeError, csv.Error) as exc:
+                errors.append(f"line {line_no}: {exc}")
                 continue
             offsets[_timestamp(row[COL["trans_date_trans_time"]]) // DAY].append(start)
     if errors:
@@ -143,12 +182,9 @@ class KaggleLedger:
         offsets = self._offsets.get(g)
         if not offsets:
             return LedgerDay.of([])
-        lines = []
         with self.path.open("rb") as fh:
-            for offset in sorted(offsets):
-                fh.seek(offset)
-                lines.append(fh.readline().decode("utf-8"))
-        return LedgerDay.of([self._txn(row) for row in csv.reader(io.StringIO("".join(lines)))])
+            rows = [_read_row(fh, offset) for offset in sorted(offsets)]
+        return LedgerDay.of([self._txn(row) for row in rows])
 
     def _txn(self, row: list[str]) -> Txn:
         c = COL

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from blocks.credentials import CardApiCredentials
 from cardlake.source.auth import jwt_expiry, totp
-from cardlake.source.errors import ApiAuthError, PermanentApiError, TransientApiError
+from cardlake.source.errors import ApiAuthError, ApiUnreachableError, PermanentApiError, TransientApiError
 from cardlake.source.retry import Backoff, RetryPolicy, parse_retry_after
 from contracts.api import ENTITY_PATHS, LOGIN_PATH, REFRESH_PATH
 from contracts.landing import Entity, iso
@@ -73,6 +73,7 @@ class CardApiClient:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.request_count = 0  # HTTP attempts, auth included: lets callers prove a cache hit made none
+        self.reached = False  # whether the API has answered once: after that, a refused connection is an outage
         self._id_token: str | None = None
         self._renew_at = 0.0
         self._refresh_token: SecretStr | None = credentials.refresh_token
@@ -201,8 +202,12 @@ class CardApiClient:
                 )
                 body = response.content  # reading the body can fail too (connection cut mid-body)
             except _NETWORK_ERRORS as exc:
+                if not self.reached and _is_connection_refused(exc):
+                    # Nothing listens there (a stopped simulator, a wrong URL): minutes of retries would not help.
+                    raise ApiUnreachableError(self.base_url) from exc
                 cause = f"{type(exc).__name__}: {exc}"
             else:
+                self.reached = True
                 status = response.status_code
                 if status == 401 and auth and not refreshed:
                     # The token may have expired early or been revoked: renew once, then try again.
@@ -236,6 +241,22 @@ class CardApiClient:
                 )
             log.warning("%s: %s; retry %d in %.2f s", endpoint, cause, backoff.attempts, delay)
             self.sleep(delay)
+
+
+def _is_connection_refused(exc: BaseException) -> bool:
+    """Whether the socket's ConnectionRefusedError lies under the urllib3 errors that requests wraps it in."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        linked = (current.__cause__, current.__context__, getattr(current, "reason", None), *current.args)
+        pending.extend(e for e in linked if isinstance(e, BaseException))
+    return False
 
 
 def _describe(params: dict[str, Any]) -> str:

@@ -27,3 +27,14 @@ class TransientApiError(CardApiError):
         super().__init__(message)
         self.endpoint = endpoint
         self.attempts = attempts
+
+
+class ApiUnreachableError(CardApiError):
+    """The client's first connection was refused: nothing listens at the base URL, so retrying cannot help."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(
+            f"the card API at {base_url} is not reachable (connection refused): is the simulator running "
+            "(`cardlake api serve`), or does CARDLAKE_API_BASE_URL point at the wrong place?"
+        )
+        self.base_url = base_url

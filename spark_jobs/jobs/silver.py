@@ -20,7 +20,10 @@ from spark_jobs.jobs.metrics import record_metrics
 from spark_jobs.landing_reader import manifests_in_window, read_pages
 from spark_jobs.transforms import silver as T
 
-QUARANTINE_SPEC = MergeSpec(keys=("quarantine_id",), version_column=None, compare_column="quarantine_id")
+# One row per bad record (its id hashes entity and content). Landing keys sort by ingest date, window and page,
+# so the largest source_file is the latest landing: its source_file and run_id are kept, an older window re-run
+# later changes nothing, and a re-run of the same window writes nothing.
+QUARANTINE_SPEC = MergeSpec(keys=("quarantine_id",), version_column="source_file", tiebreak_column=None)
 
 SPECS: dict[lake.LakeTable, MergeSpec] = {
     lake.SILVER_TRANSACTIONS: MergeSpec(keys=("transaction_id",), partition_by=("transaction_month",)),

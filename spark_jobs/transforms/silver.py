@@ -6,20 +6,32 @@ so `records_read = accepted + quarantined` holds by construction and is checked 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from spark_jobs import schemas
-from spark_jobs.pan import card_last4, card_token, mask_pans
+from spark_jobs.pan import card_last4, card_token, mask_card_numbers, mask_pans
 
 KNOWN_CURRENCIES = ("GBP",)
 TRANSACTION_TYPES = ("CARD_SETTLEMENT", "CARD_REFUND")
 REWARD_STATUSES = ("pending", "approved", "rejected")
 MAX_AMOUNT_MINOR = 5_000_000  # £50,000: above it a card transaction is a data error, not spend
 MIN_YEAR, MAX_YEAR = 1990, 2100
+# The transaction fields that people or merchants type, where a card number can turn up in passing.
+FREE_TEXT_COLUMNS = (
+    "description",
+    "clean_description",
+    "merchant_name",
+    "first_name",
+    "last_name",
+    "job",
+    "street",
+    "city",
+    "state",
+)
 
 
 # ---- pages -> records --------------------------------------------------------------------------------------
@@ -86,6 +98,11 @@ def _structural_checks() -> list[tuple[Column, str]]:
 def with_transaction_rejection(records: DataFrame) -> DataFrame:
     """Adds `reason`: null for a valid transaction record, else the first rule it breaks."""
     number = F.regexp_replace("rec.card.number", r"[\s-]", "")
+    # A card, cardholder or merchant object marks a card-programme (issuer) transaction, which needs a card
+    # number; a personal statement row (the Plutus app's) has none of the three and is card-less by nature.
+    card_programme = (
+        F.col("rec.card").isNotNull() | F.col("rec.cardholder").isNotNull() | F.col("rec.merchant").isNotNull()
+    )
     checks = [
         *_structural_checks(),
         (F.col("rec.id").isNull() | (F.trim("rec.id") == ""), "missing_field:id"),
@@ -101,8 +118,7 @@ def with_transaction_rejection(records: DataFrame) -> DataFrame:
         (~F.col("rec.currency").isin(*KNOWN_CURRENCIES), "unknown_currency"),
         (~F.coalesce(F.col("rec.type").isin(*TRANSACTION_TYPES), F.lit(False)), "unknown_type"),
         (F.col("rec.isDebit").isNull(), "missing_field:isDebit"),
-        # A personal statement (the Plutus app's) has no card, cardholder or merchant objects: allowed, but a
-        # card number that is present must look like one.
+        (card_programme & number.isNull(), "missing_card"),
         (number.isNotNull() & ~number.rlike(r"^[0-9]{11,19}$"), "bad_card_number"),
     ]
     return records.withColumn("reason", _first_reason(*checks))
@@ -146,13 +162,22 @@ def with_plu_rate_rejection(records: DataFrame) -> DataFrame:
     return records.withColumn("reason", _first_reason(*checks))
 
 
+def quarantine_id(entity: str, masked_raw: Column) -> Column:
+    """The same bad record gets the same id whichever page, window or run landed it: it is quarantined once.
+
+    The masked text is hashed, not the raw one: an unkeyed hash of a text holding a PAN could be brute-forced
+    back to the digits that the mask hides.
+    """
+    return F.sha2(F.concat_ws("\u241f", F.lit(entity), masked_raw), 256)
+
+
 def quarantine_rows(entity: str, run_id: str) -> Callable[[DataFrame], DataFrame]:
     """Rejected records with their reason; the raw text is kept with card numbers masked."""
 
     def build(checked: DataFrame) -> DataFrame:
-        raw = mask_pans(F.col("raw_record"))
+        raw = mask_pans(mask_card_numbers(F.col("raw_record")))
         return checked.where(F.col("reason").isNotNull()).select(
-            F.sha2(F.concat_ws("\u241f", F.lit(entity), "source_file", raw, "reason"), 256).alias("quarantine_id"),
+            quarantine_id(entity, raw).alias("quarantine_id"),
             F.lit(entity).alias("entity"),
             "source_file",
             raw.alias("raw_record"),
@@ -182,6 +207,15 @@ def _address_id(street: Column, city: Column, state: Column, zip_code: Column) -
     return F.when(present, F.substring(F.sha2(F.concat_ws("|", *parts), 256), 1, 32))
 
 
+def with_card_numbers_masked(columns: Sequence[str]) -> Callable[[DataFrame], DataFrame]:
+    """Masks card numbers in the given text columns (pan.mask_card_numbers): no PAN reaches silver in passing."""
+
+    def mask(df: DataFrame) -> DataFrame:
+        return df.withColumns({name: mask_card_numbers(F.col(name)) for name in columns})
+
+    return mask
+
+
 def normalised_transactions(pan_key: str, run_id: str) -> Callable[[DataFrame], DataFrame]:
     """Accepted transaction records -> one wide row each (transaction, card, cardholder, address, merchant)."""
 
@@ -208,9 +242,6 @@ def normalised_transactions(pan_key: str, run_id: str) -> Callable[[DataFrame], 
             card_token(F.col(r + "card.number"), pan_key).alias("card_token"),
             card_last4(F.col(r + "card.number")).alias("card_last4"),
             F.coalesce(F.col(r + "cardholder.id"), F.col(r + "card.cardholderId")).alias("cardholder_id"),
-            _address_id(
-                F.col(address + "street"), F.col(address + "city"), F.col(address + "state"), F.col(address + "zip")
-            ).alias("address_id"),
             F.col(r + "merchant.id").alias("merchant_id"),
             F.coalesce(F.col(r + "isFraud"), F.lit(False)).alias("is_fraud"),
             F.col(r + "originalTransactionId").alias("original_transaction_id"),
@@ -234,7 +265,13 @@ def normalised_transactions(pan_key: str, run_id: str) -> Callable[[DataFrame], 
             F.col(r + "merchant.long").alias("merchant_long"),
             "source_file",
         )
-        return wide.withColumn("run_id", F.lit(run_id))
+        # The address id hashes the masked text: an unkeyed hash of a street holding a PAN could be reversed.
+        address_id = _address_id(F.col("street"), F.col("city"), F.col("state"), F.col("zip"))
+        return (
+            wide.transform(with_card_numbers_masked(FREE_TEXT_COLUMNS))
+            .withColumn("address_id", address_id)
+            .withColumn("run_id", F.lit(run_id))
+        )
 
     return build
 

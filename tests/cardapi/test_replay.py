@@ -59,23 +59,46 @@ def test_kaggle_head_is_served_row_for_row_with_rewards() -> None:
         assert r["status"] in ("approved", "rejected") and r["rewardRate"] in (1.0, 2.0, 3.0)
 
 
+KAGGLE_CSV_HEADER = (
+    ",trans_date_trans_time,cc_num,merchant,category,amt,first,last,gender,street,city,state,zip,lat,long,"
+    "city_pop,job,dob,trans_num,unix_time,merch_lat,merch_long,is_fraud\n"
+)
+KAGGLE_CSV_ROW = (
+    '0,2019-01-01 00:00:18,2703186189652095,"fraud_Rippin, Kub and Mann",misc_net,4.97,Jennifer,Banks,F,'
+    '561 Perry Cove,Moravian Falls,NC,28654,36.0788,-81.1781,3495,"Psychologist, counselling",1988-03-09,'
+    "0b242abb623afc578575680df30655b9,1325376018,36.011293,-82.048315,0\n"
+)
+
+
 def test_kaggle_replay_rejects_bad_files_with_line_numbers(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("a,b,c\n1,2,3\n")
     with pytest.raises(ReplayError, match="not a Kaggle fraud CSV"):
         index_csv(wrong)
-    header = ",trans_date_trans_time,cc_num,merchant,category,amt,first,last,gender,street,city,state,zip,lat,long,"
-    header += "city_pop,job,dob,trans_num,unix_time,merch_lat,merch_long,is_fraud\n"
-    good = '0,2019-01-01 00:00:18,2703186189652095,"fraud_Rippin, Kub and Mann",misc_net,4.97,Jennifer,Banks,F,'
-    good += '561 Perry Cove,Moravian Falls,NC,28654,36.0788,-81.1781,3495,"Psychologist, counselling",1988-03-09,'
-    good += "0b242abb623afc578575680df30655b9,1325376018,36.011293,-82.048315,0\n"
+    good = KAGGLE_CSV_ROW
     bad = tmp_path / "bad.csv"
-    bad.write_text(header + good + good.replace(",4.97,", ",abc,").replace("0,2019", "1,2019", 1))
+    bad.write_text(KAGGLE_CSV_HEADER + good + good.replace(",4.97,", ",abc,").replace("0,2019", "1,2019", 1))
     with pytest.raises(ReplayError, match="line 3"):
         index_csv(bad)
     ok = tmp_path / "ok.csv"
-    ok.write_text(header + good)
+    ok.write_text(KAGGLE_CSV_HEADER + good)
     assert sum(len(v) for v in index_csv(ok).values()) == 1
+
+
+def test_kaggle_replay_serves_a_quoted_newline_inside_a_field(tmp_path: Path) -> None:
+    spanning = KAGGLE_CSV_ROW.replace("Kub and Mann", "Kub\nand Mann").replace("Psychologist, ", "Psychologist,\n")
+    second = KAGGLE_CSV_ROW.replace("0b242abb623afc578575680df30655b9", "1f76529f8574734946361c461b024d99")
+    csv_file = tmp_path / "multiline.csv"
+    csv_file.write_text(KAGGLE_CSV_HEADER + spanning + second.replace("0,2019", "1,2019", 1))
+    served = list(expected.records(SimulatorConfig(replay_kaggle=csv_file), "transactions", "2019-01-01", "2019-01-02"))
+    assert [(t["merchant"]["name"], t["cardholder"]["job"]) for t in served] == [
+        ("fraud_Rippin, Kub\nand Mann", "Psychologist,\ncounselling"),
+        ("fraud_Rippin, Kub and Mann", "Psychologist, counselling"),
+    ]
+    # A row after the one spanning lines 2-4 is named by the line it starts on.
+    csv_file.write_text(KAGGLE_CSV_HEADER + spanning + second.replace(",Jennifer,", ",Jennifer,extra,"))
+    with pytest.raises(ReplayError, match=r"line 5: expected 23 fields, got 24"):
+        index_csv(csv_file)
 
 
 def test_plutus_export_is_served_in_the_v3_shape() -> None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
 
+from cardapi.server import serve_in_thread
 from cardlake.source import client as client_module
 from cardlake.source.client import CardApiClient
-from cardlake.source.errors import ApiAuthError, PermanentApiError, TransientApiError
+from cardlake.source.errors import ApiAuthError, ApiUnreachableError, PermanentApiError, TransientApiError
 from cardlake.source.retry import RetryPolicy
 
-from .conftest import WINDOW, RecordingSession, demo_credentials, make_client
+from .conftest import WINDOW, RecordingSession, demo_credentials, make_client, sim_config
 
 pytestmark = pytest.mark.slow
 
@@ -54,10 +56,27 @@ def test_transient_faults_that_never_end_exhaust_a_bounded_budget(serve: Callabl
     assert sum(1 for *_, status in session.calls if isinstance(status, int) and status >= 500) == 3
 
 
-def test_connection_refused_is_transient(unused_port: int) -> None:
-    client, _ = make_client(f"http://127.0.0.1:{unused_port}", policy=RetryPolicy(max_attempts=2, base_delay=0.01))
-    with pytest.raises(TransientApiError, match="ConnectionError"):
+def test_an_api_refusing_the_first_connection_fails_fast_with_one_clear_error(
+    unused_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    base_url = f"http://127.0.0.1:{unused_port}"
+    client, session = make_client(base_url, policy=RetryPolicy())  # the production policy: minutes of retries
+    started = time.monotonic()
+    with pytest.raises(ApiUnreachableError, match=rf"{base_url} is not reachable .*is the simulator running"):
         next(client.iter_pages("transactions", datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 6, 2, tzinfo=UTC)))
+    assert time.monotonic() - started < 3
+    assert len(session.calls) == 1 and not caplog.records  # one attempt, no retry warnings
+
+
+def test_a_connection_lost_after_earlier_answers_is_still_retried() -> None:
+    with serve_in_thread(sim_config(), host="127.0.0.1", port=0) as url:
+        client, session = make_client(url, policy=RetryPolicy(max_attempts=3, base_delay=0.01))
+        pages = client.iter_pages("transactions", *WINDOW, limit=5)
+        next(pages)
+    # The simulator is gone: the next page's connection fails, and is retried as a transient fault.
+    with pytest.raises(TransientApiError, match=r"after 3 attempts; last error: ConnectionError"):
+        next(pages)
+    assert session.count("/transactions", "ConnectionError") == 3
 
 
 @pytest.fixture()

@@ -61,8 +61,8 @@ def land_day(root: Path, day: int, batch: dict[str, list]) -> None:
         land(root, entity, start, end, [records])
 
 
-def run(tmp: Path, start: datetime, end: datetime, run_id: str) -> dict:
-    args = ["--job", "silver,gold", "--landing-uri", str(tmp / "landing"), "--lake-uri", str(tmp / "lake"),
+def run(tmp: Path, start: datetime, end: datetime, run_id: str, jobs: str = "silver,gold") -> dict:
+    args = ["--job", jobs, "--landing-uri", str(tmp / "landing"), "--lake-uri", str(tmp / "lake"),
             "--window-start", start.isoformat(), "--window-end", end.isoformat(), "--run-id", run_id]  # fmt: skip
     return run_jobs(args)
 
@@ -170,3 +170,17 @@ def test_only_manifested_extractions_inside_the_window_are_read(tmp_path):
     land_day(tmp_path / "landing", 5, {"transactions": [transaction("late", iso(5))]})  # outside the window
     counts = run(tmp_path, D0, D0 + 3 * DAY, "r")["silver"].table("silver/transactions")
     assert counts.note.startswith("1 manifest(s)") and counts.read == 1
+
+
+def test_a_bad_record_landed_in_two_windows_is_quarantined_once_with_its_latest_landing(tmp_path):
+    bad = transaction("bad", iso(0), amount="abc")
+    for day in (0, 1):
+        land_day(tmp_path / "landing", day, {"transactions": [bad]})
+    # The later window first, then the earlier one twice: arrival order and re-runs leave the same row.
+    for day, run_id in ((1, "day-1"), (0, "day-0"), (0, "day-0-again")):
+        run(tmp_path, D0 + day * DAY, D0 + (day + 1) * DAY, run_id, jobs="silver")
+    quarantine = DeltaTable(str(tmp_path / "lake/silver/quarantine")).to_pandas()
+    assert len(quarantine) == 1
+    row = quarantine.iloc[0]
+    assert (row.reason, row.run_id) == ("wrong_type:amount", "day-1")
+    assert "ingest_date=2025-06-02/" in row.source_file

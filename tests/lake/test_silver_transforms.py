@@ -11,9 +11,10 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from spark_jobs import schemas
-from spark_jobs.pan import card_token, mask_pans
+from spark_jobs.jobs.silver import QUARANTINE_SPEC
+from spark_jobs.pan import card_token, mask_card_numbers, mask_pans
 from spark_jobs.transforms import silver as T
-from tests.lake.landing_fixtures import PAN, reward, transaction
+from tests.lake.landing_fixtures import PAN, PAN2, reward, transaction
 
 pytestmark = pytest.mark.spark
 KEY = "test-key"
@@ -77,6 +78,18 @@ def test_quarantine_keeps_the_raw_record_with_card_numbers_masked(spark):
     assert PAN not in row["raw_record"]
     assert "************" + PAN[-4:] in row["raw_record"]
     assert row["source_file"] == "raw/p0.json.gz" and row["run_id"] == "run-1"
+
+
+def test_a_bad_record_landed_on_two_pages_is_one_quarantine_row_with_its_latest_page(spark):
+    bad = transaction("neg", "2025-06-01T10:00:00Z", amount=-1)
+    other = transaction("text", "2025-06-01T10:00:00Z", amount="abc")
+    checked = checked_transactions(spark, [bad], [bad, other])
+    quarantine = checked.transform(T.quarantine_rows("transactions", "run-1"))
+    kept = QUARANTINE_SPEC.latest_per_key(quarantine).collect()
+    assert sorted((r["reason"], r["source_file"]) for r in kept) == [
+        ("negative_amount", "raw/p1.json.gz"),
+        ("wrong_type:amount", "raw/p1.json.gz"),
+    ]
 
 
 def test_card_token_is_the_hmac_sha256_of_the_pan_and_last_four_kept(spark):
@@ -161,6 +174,49 @@ def test_mask_pans_masks_11_to_19_digit_numbers_but_not_short_numbers_or_hex_ids
     )
 
 
+def _grouped(pan: str, separator: str) -> str:
+    return separator.join(pan[i : i + 4] for i in range(0, len(pan), 4))
+
+
+NOT_LUHN = PAN[:-1] + str((int(PAN[-1]) + 1) % 10)  # one digit off a card number: an order number, say
+
+
+def test_card_numbers_in_free_text_are_masked_before_silver_and_other_numbers_kept(spark):
+    tx = transaction("t1", "2025-06-01T10:00:00Z", description=f"order {NOT_LUHN}")
+    tx["cardholder"]["firstName"] = _grouped(PAN, " ")
+    tx["merchant"]["name"] = f"Shop {_grouped(PAN2, '-')} Ltd"
+    wide = checked_transactions(spark, [tx]).transform(T.accepted).transform(T.normalised_transactions(KEY, "run-1"))
+    got = (
+        wide.transform(T.silver_transactions).select("transaction_id", "description", "card_last4")
+        .join(wide.transform(T.silver_cardholders).select("first_name"), how="cross")
+        .join(wide.transform(T.silver_merchants).select("merchant_name"), how="cross")
+    )  # fmt: skip
+    expected = spark.createDataFrame(
+        [("t1", f"order {NOT_LUHN}", PAN[-4:], "**** **** **** 1486", "Shop ****-****-****-9424 Ltd")], got.schema
+    )
+    assert_df_equality(got, expected, ignore_nullable=True)
+
+
+def test_quarantined_text_is_masked_for_separated_card_numbers_too(spark):
+    bad = transaction("neg", "2025-06-01T10:00:00Z", amount=-1)
+    bad["cardholder"]["lastName"] = _grouped(PAN2, " ")
+    row = checked_transactions(spark, [bad]).transform(T.quarantine_rows("transactions", "run-1")).first()
+    assert _grouped(PAN2, " ") not in row["raw_record"] and "**** **** **** 9424" in row["raw_record"]
+
+
+def test_mask_card_numbers_masks_luhn_valid_runs_of_13_to_19_digits_only(spark):
+    cases = {
+        f"paid {PAN} and {_grouped(PAN2, ' ')}": "paid ************1486 and **** **** **** 9424",
+        "amex 3782-822463-10005": "amex ****-******-*0005",
+        f"order {NOT_LUHN}, tel 0800 123 4567": f"order {NOT_LUHN}, tel 0800 123 4567",
+        "ref 45395787636214860000": "ref 45395787636214860000",  # 20 digits: longer than a card number
+        f"id 0b{PAN}f3": f"id 0b{PAN}f3",
+    }
+    df = spark.createDataFrame([(text,) for text in cases], "t string")
+    got = {r["t"]: r["masked"] for r in df.select("t", mask_card_numbers(F.col("t")).alias("masked")).collect()}
+    assert got == cases
+
+
 def test_card_token_refuses_an_empty_key(spark):
     with pytest.raises(ValueError, match="PAN token key is empty"):
         card_token(F.lit(PAN), "")
@@ -177,6 +233,25 @@ def test_a_personal_statement_row_without_card_or_merchant_is_accepted_without_a
     assert wide.transform(T.silver_cards).count() == 0
     assert wide.transform(T.silver_addresses).count() == 0
     assert wide.transform(T.silver_merchants).count() == 0
+
+
+def test_a_card_programme_transaction_without_a_card_is_quarantined_but_a_statement_row_is_accepted(spark):
+    card_gone = transaction("card-gone", "2025-06-01T10:00:00Z")
+    del card_gone["card"]  # the simulator's missing-card fault drops the key
+    card_null = transaction("card-null", "2025-06-01T10:00:00Z", card=None)
+    number_null = transaction("number-null", "2025-06-01T10:00:00Z", card={"number": None, "cardholderId": "ch_1"})
+    merchant_only = transaction("merchant-only", "2025-06-01T10:00:00Z")
+    merchant_only.update(card=None, cardholder=None)
+    statement = transaction("statement", "2025-06-01T10:00:00Z")
+    statement.update(card=None, cardholder=None, merchant=None)
+    checked = checked_transactions(spark, [card_gone, card_null, number_null, merchant_only, statement])
+    assert reasons(checked) == {
+        "card-gone": "missing_card",
+        "card-null": "missing_card",
+        "number-null": "missing_card",
+        "merchant-only": "missing_card",
+        "statement": None,
+    }
 
 
 def test_a_dimension_seen_on_many_transactions_keeps_each_distinct_version_once_with_its_newest_time(spark):
