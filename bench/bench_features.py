@@ -115,9 +115,7 @@ def write_holdout_scores(trained: TrainedModel, labelled: DataFrame, path: str) 
 
 def features_of(silver: dict[str, DataFrame]) -> DataFrame:
     tx = silver["transactions"]
-    return transaction_features(
-        tx, silver["cardholders"], silver["addresses"], silver["merchants"], category_amount_reference(tx)
-    )
+    return transaction_features(tx, silver["cardholders"], silver["addresses"], category_amount_reference(tx))
 
 
 def main() -> None:

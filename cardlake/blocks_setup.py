@@ -7,6 +7,7 @@ replaced (a new key would change every card token in the lake).
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 
 from prefect.blocks.core import Block
@@ -17,7 +18,7 @@ from blocks.credentials import CardApiCredentials
 from blocks.emr import EmrServerlessApplication
 from blocks.warehouse import WarehouseConnection
 from cardlake.config import api_credentials, warehouse_connection
-from cardlake.settings import LOCAL_DEMO_PAN_KEY, Settings
+from cardlake.settings import Settings
 from contracts import names
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,10 @@ def register_blocks(settings: Settings, local_defaults: bool = True, overwrite: 
     if block_exists(Secret, names.PAN_TOKEN_KEY_BLOCK):
         actions[names.PAN_TOKEN_KEY_BLOCK] = "kept"
     else:
-        # Flagged by value: resolve_pan_key reports is_local_default=True while this key is in use.
-        Secret(value=LOCAL_DEMO_PAN_KEY).save(names.PAN_TOKEN_KEY_BLOCK, _sync=True)  # type: ignore[call-arg]
-        actions[names.PAN_TOKEN_KEY_BLOCK] = "created (local demo key: replace it before real data)"
+        # A key of this workspace's own, never the published demo key: tokens made with a public key and kept
+        # beside the last four digits could be brute-forced back to card numbers.
+        Secret(value=secrets.token_urlsafe(32)).save(names.PAN_TOKEN_KEY_BLOCK, _sync=True)  # type: ignore[call-arg]
+        actions[names.PAN_TOKEN_KEY_BLOCK] = "created (a new random key: keep it, a new key re-tokens every card)"
     for name, action in actions.items():
         log.info("block %s: %s", name, action)
     return actions

@@ -7,7 +7,10 @@ table is rendered without knowing any stage.
 from __future__ import annotations
 
 import dataclasses
+import shlex
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -144,7 +147,10 @@ def _pairs_table(title: str, pairs: list[tuple[str, str]]) -> Table:
     return table
 
 
-def how_to_query(locations: Locations) -> list[str]:
+def how_to_query(locations: Locations, bin_dir: Path | None = None) -> list[str]:
+    """Commands that work as printed, from any directory: the environment's own executables, absolute paths."""
+    bin_dir = bin_dir or Path(sys.executable).parent
+    cli, python = shlex.quote(str(bin_dir / "cardlake")), shlex.quote(str(bin_dir / "python"))
     lines = [
         f"Landing zone (raw, immutable): {locations.landing}",
         f"Delta lake (silver, gold):     {locations.lake}",
@@ -155,11 +161,11 @@ def how_to_query(locations: Locations) -> list[str]:
             f"Warehouse (DuckDB):            {db}",
             "",
             "Query it:",
-            '  .venv/bin/cardlake warehouse query "SELECT * FROM rpt_top_categories"',
-            f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db}', read_only=True)"
+            f'  {cli} warehouse query "SELECT * FROM rpt_top_categories"',
+            f"  {python} -c \"import duckdb; print(duckdb.connect('{db}', read_only=True)"
             ".sql('SELECT * FROM rpt_daily_spend LIMIT 10'))\"",
             "Read a Delta table:",
-            f"  .venv/bin/python -c \"from deltalake import DeltaTable; print(DeltaTable('{locations.lake}/gold/"
+            f"  {python} -c \"from deltalake import DeltaTable; print(DeltaTable('{locations.lake}/gold/"
             "reward_transactions').to_pandas().head())\"",
         ]
     else:

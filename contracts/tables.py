@@ -226,7 +226,11 @@ FRAUD_ALERTS = Table(
         _c("model_version", "string"),
         _c("transaction_ts", "timestamp"),
         _c("first_seen_at", "timestamp"),
-        _c("alert_status", "string", description="open until a person closes it"),
+        _c(
+            "alert_status",
+            "string",
+            description="open while the score is at or above the threshold; cleared when a rescore drops below it",
+        ),
     ),
     primary_key=("alert_key",),
     natural_key=("transaction_id",),
@@ -234,6 +238,10 @@ FRAUD_ALERTS = Table(
     sort_key=("first_seen_at",),
     kind="alerts",
 )
+
+# An alert's status follows its latest score, so any arrival order of batches leaves the same open alerts.
+ALERT_OPEN = "open"
+ALERT_CLEARED = "cleared"
 
 # Load order: dimensions before the facts that reference them.
 STAR_TABLES: tuple[Table, ...] = (

@@ -124,6 +124,10 @@ SILVER_TRANSACTIONS = _struct(
     ("cardholder_id", StringType()),
     ("address_id", StringType()),
     ("merchant_id", StringType()),
+    # Where this purchase happened: merchants report a location per transaction, and the latest one kept in
+    # silver/merchants would give a feature that depends on which transactions have arrived so far.
+    ("merchant_lat", DoubleType()),
+    ("merchant_long", DoubleType()),
     ("is_fraud", BooleanType()),
     ("original_transaction_id", StringType()),
     ("created_at", TimestampType()),

@@ -25,6 +25,8 @@ def get_spark(app_name: str = "cardlake", local: LocalSpark | None = None) -> Sp
         .config("spark.sql.session.timeZone", "UTC")
         # A job's caches live for one entity and are read a few times: compressing them costs more than it saves.
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
+        # Progress bars would flood a terminal (fraud train) or a log; each step reports its own line instead.
+        .config("spark.ui.showConsoleProgress", "false")
     )
     if not _under_submit():
         builder = (

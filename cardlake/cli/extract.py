@@ -55,12 +55,16 @@ def backfill(
             extractor = Extractor(client, zone, source=settings.source_name, page_size=settings.api_page_size)
             for name in entities:
                 row = bar.add_task(name, total=len(windows), pages=0, records=0, rate=0.0)
+                # Each row shows its own entity's figures; the closing line gives the totals.
+                own = {"pages": 0, "records": 0, "began": time.monotonic()}
 
-                def on_page(page: Page, _key: str, row: TaskID = row) -> None:
+                def on_page(page: Page, _key: str, row: TaskID = row, own: dict[str, float] = own) -> None:
+                    own["pages"] += 1
+                    own["records"] += page.record_count
                     totals["pages"] += 1
                     totals["records"] += page.record_count
-                    rate = totals["records"] / max(time.monotonic() - began, 1e-6)
-                    bar.update(row, pages=totals["pages"], records=totals["records"], rate=rate)
+                    rate = own["records"] / max(time.monotonic() - own["began"], 1e-6)
+                    bar.update(row, pages=int(own["pages"]), records=int(own["records"]), rate=rate)
 
                 for _ in extractor.backfill(name, start, end, timedelta(days=chunk_days), on_page=on_page):
                     bar.advance(row)

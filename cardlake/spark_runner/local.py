@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ENTRY_POINT = PROJECT_ROOT / "spark_jobs" / "main.py"
+GUARD = Path(__file__).with_name("guard.py")  # run as a script: it imports nothing but the standard library
 TAIL_LINES = 40
 
 # Lines Spark and log4j print on every run; they bury the Python traceback that explains a failure.
@@ -93,8 +94,11 @@ class LocalSubmitRunner(SparkRunner):
         log.info("spark-submit %s (log: %s)", " ".join(cmd[1:]), log_path)
         started = time.monotonic()
         with open(log_path, "ab") as log_file:
+            # Through the guard, the leader of the new session: if this process dies, even by SIGKILL, the guard
+            # takes spark-submit and everything it started down with it.
+            guarded = [sys.executable, str(GUARD), str(os.getpid()), *cmd]
             proc = subprocess.Popen(
-                cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True
+                guarded, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True
             )
             try:
                 returncode = self._wait(proc, started)

@@ -136,9 +136,15 @@ class Warehouse(abc.ABC):
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         """Rows of a read query; placeholders are the engine's own (`?` for DuckDB, `%s` otherwise)."""
+        return self.query_with_columns(sql, params)[1]
+
+    def query_with_columns(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
+        """(column names, rows) of a read query."""
         with self.transaction() as cur:
             cur.execute(sql, params) if params is not None else cur.execute(sql)
-            return [tuple(row) for row in cur.fetchall()]
+            rows = [tuple(row) for row in cur.fetchall()]
+            description = getattr(cur, "description", None) or []
+            return [str(column[0]) for column in description], rows
 
     def counts(self) -> dict[str, int]:
         """Rows per star table, in STAR_TABLES order."""

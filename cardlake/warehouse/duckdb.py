@@ -7,6 +7,9 @@ views and cannot change anything; it cannot hide the base tables, so share the f
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,8 +20,37 @@ import pyarrow.parquet as pq
 
 from cardlake.warehouse.base import Cursor, Warehouse
 from cardlake.warehouse.ddl import delete_insert_sql, duckdb_type, ident, staging_name
-from cardlake.warehouse.export import Export, ExportTable, is_s3, open_uri
+from cardlake.warehouse.export import Export, ExportTable, WarehouseError, is_s3, open_uri
 from contracts.tables import Table
+
+log = logging.getLogger(__name__)
+
+# A writer waits this long for other processes to close the file: DuckDB allows one writer, or readers, at a time.
+LOCK_WAIT_S = 120.0
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+
+
+def _connect(path: Path, read_only: bool, lock_wait_s: float) -> duckdb.DuckDBPyConnection:
+    """A connection, waiting (with one clear message) while another process holds the file."""
+    deadline = time.monotonic() + lock_wait_s
+    told = False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = _LOCK_HOLDER.search(str(exc))
+            who = f"process {holder.group(1)}" if holder else "another process"
+            if time.monotonic() >= deadline:
+                raise WarehouseError(
+                    f"the DuckDB warehouse {path} is held by {who}, which did not close it within {lock_wait_s:.0f} s:"
+                    " close that program (readers should open the file read-only per query) and run again"
+                ) from None
+            if not told:
+                log.warning("the DuckDB warehouse %s is open in %s; waiting up to %.0f s", path, who, lock_wait_s)
+                told = True
+            time.sleep(0.5)
 
 
 class DuckDBWarehouse(Warehouse):
@@ -27,12 +59,17 @@ class DuckDBWarehouse(Warehouse):
     # because every load refuses duplicate keys and deletes the staged keys before inserting them.
     enforces_primary_key = False
 
-    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str, read_only: bool = False, lock_wait_s: float = LOCK_WAIT_S) -> None:
         super().__init__("main")
         self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise WarehouseError(
+                f"there is no DuckDB warehouse at {self.path} yet: run `cardlake run` first (or set CARDLAKE_HOME or "
+                "CARDLAKE_DUCKDB_PATH to the one you mean)"
+            )
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(self.path), read_only=read_only)
+        self._con = _connect(self.path, read_only, lock_wait_s)
         # Parquet timestamps are UTC instants; casting them to TIMESTAMP must not shift them by a local zone.
         self._con.execute("SET TimeZone = 'UTC'")
 

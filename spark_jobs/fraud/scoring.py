@@ -14,14 +14,13 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, StructType, TimestampType
 
-from contracts.tables import FRAUD_ALERTS
+from contracts.tables import ALERT_CLEARED, ALERT_OPEN, FRAUD_ALERTS
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.fraud.explain import top_features_column
 from spark_jobs.fraud.model import SCORE, probability_of_fraud
 from spark_jobs.fraud.registry import LoadedModel
 from spark_jobs.transforms.star import star_struct, surrogate_key
 
-OPEN = "open"
 TRANSACTION_SCORES = StructType(
     [
         StructField("transaction_id", StringType(), False),
@@ -35,7 +34,7 @@ TRANSACTION_SCORES = StructType(
     ]
 )
 ALERT_COLUMNS = [*FRAUD_ALERTS.column_names, "row_hash", "run_id"]
-_ALERT_UNHASHED = {"first_seen_at", "alert_status", "row_hash", "run_id"}
+_ALERT_UNHASHED = {"first_seen_at", "row_hash", "run_id"}
 SCORES_MERGE = MergeSpec(keys=("transaction_id",), version_column=None, tiebreak_column=None, compare_column="row_hash")
 ALERTS_MERGE = SCORES_MERGE
 
@@ -78,11 +77,10 @@ def alert_rows(
     run_id: str,
     first_seen_at: datetime,
 ) -> DataFrame:
-    """Alerts for scores at or above the threshold, and refreshed scores for rescored transactions that already
-    have an alert (an alert stays until a person closes it; it is never duplicated and never re-opened)."""
-    existing = existing_alerts.select(
-        "transaction_id", F.col("first_seen_at").alias("_first_seen_at"), F.col("alert_status").alias("_status")
-    )
+    """Alerts for scores at or above the threshold, and refreshed rows for rescored transactions that already have
+    an alert: one row per transaction, first_seen_at kept, its status that of the latest score (open at or above
+    the threshold, cleared below it), so the open alerts do not depend on the order batches arrived in."""
+    existing = existing_alerts.select("transaction_id", F.col("first_seen_at").alias("_first_seen_at"))
     candidates = scored.join(existing, "transaction_id", "left").where(
         (F.col(SCORE) >= F.lit(float(threshold))) | F.col("_first_seen_at").isNotNull()
     )
@@ -106,7 +104,7 @@ def alert_rows(
             F.lit(model_version).alias("model_version"),
             "transaction_ts",
             F.coalesce(F.col("_first_seen_at"), F.lit(first_seen_at).cast("timestamp")).alias("first_seen_at"),
-            F.coalesce(F.col("_status"), F.lit(OPEN)).alias("alert_status"),
+            F.when(F.col(SCORE) >= F.lit(float(threshold)), ALERT_OPEN).otherwise(ALERT_CLEARED).alias("alert_status"),
         )
     )
     hashed = [c for c in FRAUD_ALERTS.column_names if c not in _ALERT_UNHASHED]

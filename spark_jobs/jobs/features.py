@@ -20,7 +20,7 @@ from contracts.jobs import FeaturesOptions
 from contracts.results import JobOutcome, TableCounts
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.jobs.context import JobContext
-from spark_jobs.schemas import SILVER_ADDRESSES, SILVER_CARDHOLDERS, SILVER_MERCHANTS, SILVER_TRANSACTIONS
+from spark_jobs.schemas import SILVER_ADDRESSES, SILVER_CARDHOLDERS, SILVER_TRANSACTIONS
 from spark_jobs.transforms.features import (
     CATEGORY_REFERENCE_COLUMNS,
     FEATURE_TABLE_COLUMNS,
@@ -54,7 +54,7 @@ def card_rows(
     silver: DataFrame,
     stored: DataFrame,
     cutoffs: DataFrame,
-    dims: tuple[DataFrame, DataFrame, DataFrame],
+    dims: tuple[DataFrame, DataFrame],
     reference: DataFrame,
 ) -> DataFrame:
     """Affected cards' features from the cutoff on, plus any of their rows missing from the table."""
@@ -107,7 +107,6 @@ def run(ctx: JobContext, options: FeaturesOptions) -> JobOutcome:
     dims = (
         ctx.read(lake.SILVER_CARDHOLDERS, SILVER_CARDHOLDERS),
         ctx.read(lake.SILVER_ADDRESSES, SILVER_ADDRESSES),
-        ctx.read(lake.SILVER_MERCHANTS, SILVER_MERCHANTS),
     )
     cutoffs = _recompute_from(changed, stored).persist()
     reference = category_amount_reference(silver).persist()  # small: categories x days

@@ -25,7 +25,7 @@ transaction's day, from exact decimal sums. Day granularity keeps it incremental
 day d only changes rows of that category dated after d, which the features job finds by comparing stored values.
 
 Dimensions: age from silver cardholders (date_of_birth via cardholder_id), home location from silver addresses
-(via the transaction's address_id), merchant location from silver merchants (via merchant_id).
+(via the transaction's address_id), merchant location from the transaction itself.
 """
 
 from __future__ import annotations
@@ -311,18 +311,15 @@ def haversine_km(lat1: Column, lon1: Column, lat2: Column, lon2: Column) -> Colu
     return F.lit(2 * EARTH_RADIUS_KM) * F.asin(F.sqrt(clamped))
 
 
-def with_home_merchant_distance(df: DataFrame, addresses: DataFrame, merchants: DataFrame) -> DataFrame:
-    """Great-circle km between the cardholder's address and the merchant."""
+def with_home_merchant_distance(df: DataFrame, addresses: DataFrame) -> DataFrame:
+    """Great-circle km between the cardholder's address and where this purchase happened (the transaction's own
+    merchant location, so the value never depends on which other transactions have arrived)."""
     home = addresses.select("address_id", F.col("lat").alias("_home_lat"), F.col("long").alias("_home_long"))
-    shop = merchants.select(
-        "merchant_id", F.col("merchant_lat").alias("_m_lat"), F.col("merchant_long").alias("_m_long")
-    )
-    distance = haversine_km(F.col("_home_lat"), F.col("_home_long"), F.col("_m_lat"), F.col("_m_long"))
+    distance = haversine_km(F.col("_home_lat"), F.col("_home_long"), F.col("merchant_lat"), F.col("merchant_long"))
     return (
         df.join(home, "address_id", "left")
-        .join(shop, "merchant_id", "left")
         .withColumn("home_merchant_distance_km", distance)
-        .drop("_home_lat", "_home_long", "_m_lat", "_m_long")
+        .drop("_home_lat", "_home_long")
     )
 
 
@@ -347,7 +344,6 @@ def transaction_features(
     transactions: DataFrame,
     cardholders: DataFrame,
     addresses: DataFrame,
-    merchants: DataFrame,
     category_reference: DataFrame,
 ) -> DataFrame:
     """Every feature for each given transaction; `transactions` must hold the cards' complete histories."""
@@ -362,7 +358,7 @@ def transaction_features(
         .transform(with_first_at_merchant)
         .transform(with_category_amount, category_reference)
         .transform(with_cardholder_age, cardholders)
-        .transform(with_home_merchant_distance, addresses, merchants)
+        .transform(with_home_merchant_distance, addresses)
         .transform(select_feature_columns)
         .transform(with_row_hash)
     )

@@ -24,12 +24,14 @@ from spark_jobs.transforms.features import (
     with_event_time,
     with_row_hash,
 )
-from tests.fraud.helpers import T0, addresses_df, at, cardholders_df, merchants_df, transactions_df, txn
+from tests.fraud.helpers import T0, addresses_df, at, cardholders_df, transactions_df, txn
 
 pytestmark = pytest.mark.spark
 
 DAY1, DAY2 = datetime(2025, 6, 1, 10), datetime(2025, 6, 2, 10)
 N0 = datetime(2025, 6, 12, 23, 0)  # a night purchase at the end of a burst
+
+PARIS, LONDON = (48.8566, 2.3522), (51.5074, -0.1278)
 
 SCENARIOS: list[dict] = [
     # windows: exactly 1 h / 24 h / 7 d before count, one second more does not; refunds and other cards never
@@ -79,8 +81,11 @@ SCENARIOS: list[dict] = [
     txn("age_before", datetime(2020, 3, 8, 23, 0), card="age"),
     txn("age_on", datetime(2020, 3, 9, 1, 0), card="age"),
     # distance: home in London
-    txn("d_paris", T0, card="dist", merchant="paris", address="london"),
-    txn("d_home", at(5), card="dist", merchant="home", address="london"),
+    txn("d_paris", T0, card="dist", merchant="paris", address="london", merchant_at=PARIS),
+    txn("d_home", at(5), card="dist", merchant="home", address="london", merchant_at=LONDON),
+    # a merchant that reports another location on a later purchase: each purchase keeps its own distance
+    txn("d_chain_paris", at(7), card="dist", merchant="chain", address="london", merchant_at=PARIS),
+    txn("d_chain_london", at(9), card="dist", merchant="chain", address="london", merchant_at=LONDON),
     txn("d_unknown", at(9), card="dist", merchant="zz", address="london"),
     # category reference: category mean over earlier days only (min history 2 in this module)
     txn("c_d1a", DAY1, "10", card="cat1", category="cat_ref"),
@@ -119,17 +124,7 @@ def computed(spark):
     result = transaction_features(
         df,
         cardholders_df(spark, {"ch1": date(1988, 3, 9)}),
-        addresses_df(spark, {"addr1": (36.0, -81.0), "london": (51.5074, -0.1278)}),
-        merchants_df(
-            spark,
-            {
-                "m1": (36.0, -81.0),
-                "m2": (36.5, -81.5),
-                "m3": (37.0, -82.0),
-                "paris": (48.8566, 2.3522),
-                "home": (51.5074, -0.1278),
-            },
-        ),
+        addresses_df(spark, {"addr1": (36.0, -81.0), "london": LONDON}),
         category_amount_reference(df, min_history=2),
     ).cache()
     return result, {r["transaction_id"]: r for r in result.collect()}
@@ -257,6 +252,11 @@ def test_calendar_columns_in_pipeline(rows):
 
 def test_cardholder_age_turns_on_the_birthday(rows):
     assert (rows["age_before"]["cardholder_age_years"], rows["age_on"]["cardholder_age_years"]) == (31, 32)
+
+
+def test_distance_is_from_each_purchases_own_merchant_location(rows):
+    assert rows["d_chain_paris"]["home_merchant_distance_km"] == pytest.approx(343.5, abs=1.0)
+    assert rows["d_chain_london"]["home_merchant_distance_km"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_home_merchant_distance_haversine(rows):

@@ -65,7 +65,6 @@ def full_recompute(spark, rows) -> dict[str, dict]:
         df,
         cardholders_df(spark, DOBS),
         addresses_df(spark, HOMES),
-        merchants_df(spark, SHOPS),
         category_amount_reference(df),
     )
     return {r["transaction_id"]: r.asDict() for r in result.collect()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -135,6 +136,26 @@ def test_rescoring_never_duplicates_alerts_nor_moves_first_seen(spark, lake, tra
     assert all(final[t]["first_seen_at"] == datetime(2025, 5, 1, 10, 0) for t in alerts)
     stored = io.read(spark, f"{lake}/gold/transaction_scores")
     assert stored.count() == scored and stored.where("model_version IS NULL").count() == 0
+
+
+@pytest.mark.slow
+def test_an_alert_rescored_below_the_threshold_is_cleared_and_reopens_above_it(spark, lake, trained, tmp_path):
+    io = get_delta_io("delta-rs", spark)
+    shutil.rmtree(f"{lake}/gold/fraud_alerts", ignore_errors=True)
+    shutil.rmtree(f"{lake}/gold/transaction_scores", ignore_errors=True)
+    opened = score(spark, lake, "run-1", "2025-05-01T10:00:00", threshold=0.0)  # every scored purchase alerts
+
+    def statuses() -> dict[str, str]:
+        return {r["transaction_id"]: r["alert_status"] for r in io.read(spark, f"{lake}/gold/fraud_alerts").collect()}
+
+    assert set(statuses().values()) == {"open"} and len(statuses()) == alerts_of(opened).inserted
+    score(spark, lake, "rescore-high", "2025-05-02T10:00:00", threshold=1.0, select="window")
+    assert set(statuses().values()) == {"cleared"}  # no alert stays open once its score is below the threshold
+    reopened = score(spark, lake, "rescore-model", "2025-05-03T10:00:00", select="window")
+    expected_open = alerts_of(reopened).read
+    assert 0 < sum(status == "open" for status in statuses().values()) == expected_open
+    first_seen = {r["first_seen_at"] for r in io.read(spark, f"{lake}/gold/fraud_alerts").collect()}
+    assert first_seen == {datetime(2025, 5, 1, 10, 0)}
 
 
 def test_cli_score_without_a_model_says_so(spark, tmp_path):

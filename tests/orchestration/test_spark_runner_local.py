@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -171,6 +172,35 @@ def test_interrupt_kills_the_whole_spark_process_group(
     deadline = time.monotonic() + 5
     while not (_dead(pids["job"]) and _dead(pids["child"])) and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert _dead(pids["job"]) and _dead(pids["child"])
+
+
+def test_a_killed_pipeline_leaves_no_spark_process_behind(tmp_path: Path, fake_submit: Path) -> None:
+    """kill -9 of the process running the submit runner: spark-submit and everything it started end too."""
+    pids_file = tmp_path / "lake" / "pids.json"
+    pids_file.parent.mkdir(parents=True)
+    script = f"""
+import sys
+sys.path.insert(0, {str(HERE.parents[1])!r})
+from pathlib import Path
+from tests.orchestration.test_spark_runner_local import KEY, request
+from cardlake.spark_runner.local import LocalSubmitRunner
+runner = LocalSubmitRunner(KEY, Path({str(tmp_path / "logs")!r}), entry_point=Path({str(FAKE_JOB)!r}),
+                           spark_submit=Path({str(fake_submit)!r}))
+runner.run(request(Path({str(tmp_path)!r}), "silver"))
+"""
+    env = {**os.environ, "FAKE_SPARK_JOBS": json.dumps({"silver": "sleep"})}
+    pipeline = subprocess.Popen([sys.executable, "-c", script], env=env)
+    deadline = time.monotonic() + 60
+    while not pids_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pids_file.exists(), "the fake Spark job never started"
+    pids = json.loads(pids_file.read_text())
+    pipeline.kill()  # SIGKILL: no handler, no finally block runs in the pipeline process
+    pipeline.wait()
+    deadline = time.monotonic() + 15
+    while not (_dead(pids["job"]) and _dead(pids["child"])) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert _dead(pids["job"]) and _dead(pids["child"])
 
 
