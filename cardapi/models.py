@@ -75,18 +75,21 @@ class Transaction(BaseModel):
 
     id: str
     date: str = Field(description="Transaction time, UTC ISO-8601 with Z")
-    type: Literal["CARD_SETTLEMENT", "CARD_REFUND"]
-    amount: int = Field(description="Positive, minor units (pence); direction is isDebit")
-    currency: str
+    type: str = Field(
+        description="CARD_SETTLEMENT, CARD_REFUND, or a statement type such as DEPOSIT_FUNDS_RECEIVED, "
+        "LOAD_PLUTUS_CARD_FROM_*, PAYIN, PAYOUT, fees (kinds: contracts.records.statement_kind)"
+    )
+    amount: int = Field(description="Positive, minor units (pence/cents); direction is isDebit")
+    currency: Literal["GBP", "EUR"]
     isDebit: bool
     description: str
     cleanDescription: str
     mcc: str
     category: str
-    card: Card
-    cardholder: Cardholder
-    merchant: Merchant
-    isFraud: bool
+    card: Card | None = Field(description="Issuer extension (Sparkov fields); null on a personal statement")
+    cardholder: Cardholder | None
+    merchant: Merchant | None
+    isFraud: bool | None
     originalTransactionId: str | None = Field(description="The refunded transaction for CARD_REFUND")
     createdAt: str
     updatedAt: str
@@ -96,8 +99,10 @@ class Reward(BaseModel):
     id: str
     ticker: Literal["PLU"]
     amount: float = Field(description="PLU")
-    fiatAmountRewarded: int = Field(description="Minor units: transaction amount (rebates) or perk value")
-    fiatCurrency: str
+    fiatAmountRewarded: int | None = Field(
+        description="Minor units: transaction amount (rebates) or perk value; null for a REBATE_BONUS"
+    )
+    fiatCurrency: Literal["GBP", "EUR"]
     status: Literal["pending", "approved", "rejected"]
     type: Literal["DAILY_REBATE_DISTRIBUTION", "REBATE_BONUS", "BOOST_REWARD", "PERK_REWARD"]
     rewardRate: float | None = Field(description="Percent for rebates, null for perks and boosts")

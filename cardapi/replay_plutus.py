@@ -17,45 +17,51 @@ from cardapi.feeds import NEVER, Feed, Item, RateFeed
 from cardapi.jsonfmt import DAY, dumps, iso, loads, parse_iso
 from cardapi.rates import PluRates
 from cardapi.reference import CATEGORY_OF_MCC
+from contracts.records import (
+    CARD_TYPE_CODES,
+    FIAT_OPTIONAL_REWARD_TYPES,
+    minor_units,
+    reward_status,
+    reward_ticker,
+    statement_direction,
+)
 
-# transactions_view `type` codes seen in public clients, and the legacy names, mapped to the contract's types
-STATEMENT_TYPES = {
-    "31": "CARD_SETTLEMENT",
-    "PURCHASE": "CARD_SETTLEMENT",
-    "35": "CARD_REFUND",
-    "45": "CARD_REFUND",
-    "REFUND": "CARD_REFUND",
-    "29": "CARD_DEPOSIT",
-    "0": "PENDING",
-    "5": "DECLINED_POS_CHARGE",
-}
 REBATE_TYPES = {"DAILY_REBATE_DISTRIBUTION", "REBATE_BONUS"}
 
 
 class PlutusReplayError(ValueError):
-    """The export cannot be served; the message names the file, line and reason."""
+    """The export cannot be served; the message names the file, line, field and reason."""
+
+
+def _plu_amount(raw: dict) -> float:
+    try:
+        return float(Decimal(str(raw["amount"]).strip()))
+    except InvalidOperation:
+        raise ValueError(f"amount: {raw['amount']!r} is not a number") from None
+
+
+def _fiat_amount(raw: dict) -> int | None:
+    """Minor units; null only where the reward rewards no amount (a bonus), a field-level error otherwise."""
+    value = raw.get("fiat_amount_rewarded")
+    if value is None and str(raw.get("type")) in FIAT_OPTIONAL_REWARD_TYPES:
+        return None
+    return minor_units(value, "fiat_amount_rewarded")
 
 
 def reward_from_pluton(raw: dict) -> dict:
     """A legacy pluton reward -> the v3 reward record."""
     rate = float(raw.get("rebate_rate") or 0)
     kind = str(raw.get("type") or "DAILY_REBATE_DISTRIBUTION")
-    if raw.get("reason"):
-        status = "rejected"
-    elif raw.get("available"):
-        status = "approved"
-    else:
-        status = "pending"
-    contis = raw.get("contis_transaction") or {}
+    nested = raw.get("contis_transaction") or raw.get("fiat_transaction") or {}
     created = parse_iso(str(raw["createdAt"]))
     updated = parse_iso(str(raw.get("updatedAt") or raw["createdAt"]))
     return {
         "id": str(raw["id"]),
-        "ticker": "PLU",
-        "amount": float(Decimal(str(raw["amount"]))),
-        "fiatAmountRewarded": int(Decimal(str(raw["fiat_amount_rewarded"]))),
-        "fiatCurrency": contis.get("currency") or raw.get("currency") or "GBP",
-        "status": status,
+        "ticker": reward_ticker(raw.get("ticker")),
+        "amount": _plu_amount(raw),
+        "fiatAmountRewarded": _fiat_amount(raw),
+        "fiatCurrency": nested.get("currency") or raw.get("currency") or "GBP",
+        "status": reward_status(raw.get("available"), raw.get("reason")),
         "type": kind,
         "rewardRate": rate if kind in REBATE_TYPES and rate > 0 else None,
         "transactionOriginalId": str(raw["reference_id"]) if raw.get("reference_id") else None,
@@ -65,17 +71,22 @@ def reward_from_pluton(raw: dict) -> dict:
 
 
 def transaction_from_view(raw: dict) -> dict:
-    """A `transactions_view` statement row -> the contract's transaction record (no card or cardholder)."""
+    """A `transactions_view` statement row (card or fiat model) -> the contract's transaction record.
+
+    The contract's amount is positive with the direction in `isDebit`: `statement_direction` reads it from
+    `is_debit` on card rows and from the sign on fiat rows (is_debit null). No card or cardholder.
+    """
     when = iso(parse_iso(str(raw["date"])))
-    kind = STATEMENT_TYPES.get(str(raw.get("type")), str(raw.get("type")))
+    kind = CARD_TYPE_CODES.get(str(raw.get("type")), str(raw.get("type")))
     mcc = str(raw["mcc"]) if raw.get("mcc") not in (None, "") else None
+    amount, is_debit = statement_direction(raw.get("amount"), raw.get("is_debit"))
     return {
         "id": str(raw["id"]),
         "date": when,
         "type": kind,
-        "amount": abs(int(Decimal(str(raw["amount"])))),
+        "amount": amount,
         "currency": raw.get("currency") or "GBP",
-        "isDebit": bool(raw.get("is_debit")),
+        "isDebit": is_debit,
         "description": raw.get("description"),
         "cleanDescription": raw.get("clean_description") or raw.get("description"),
         "mcc": mcc,

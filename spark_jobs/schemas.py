@@ -110,8 +110,9 @@ SILVER_TRANSACTIONS = _struct(
     ("transaction_date", DateType()),
     ("transaction_month", StringType()),  # partition, "YYYY-MM"
     ("transaction_type", StringType()),
-    ("amount_minor", LongType()),
-    ("amount_gbp", MONEY),
+    ("statement_kind", StringType()),  # contracts.records.StatementKind
+    ("amount_minor", LongType()),  # always >= 0; direction is is_debit
+    ("amount_gbp", MONEY),  # null unless currency is GBP (no rate to GBP for other currencies)
     ("currency", StringType()),
     ("is_debit", BooleanType()),
     ("is_refund", BooleanType()),

@@ -1,5 +1,7 @@
 """Reporting views for Looker Studio: one SQL text per view (in `sql/`) that runs on DuckDB, PostgreSQL and Redshift.
 
+`{schema}` qualifies the tables and `{spend_kinds}` lists `contracts.records.SPEND_KINDS` (the statement kinds that
+are spend: purchases and fees; top-ups, card loads, withdrawals and transfers move money but are not spend).
 The texts stay portable by taking dates and hours from the date/time dimensions and `CAST(... AS DATE)`,
 counting with `COUNT(CASE ...)` (Redshift has no `FILTER`) and giving every running window an explicit frame.
 """
@@ -10,6 +12,7 @@ from functools import cache
 from importlib import resources
 
 from cardlake.warehouse.ddl import ident
+from contracts.records import SPEND_KINDS
 
 VIEWS: tuple[str, ...] = (
     "rpt_daily_spend",
@@ -29,7 +32,9 @@ def view_sql(name: str, schema: str) -> str:
     """The SELECT of one view with its tables qualified by `schema`."""
     if name not in VIEWS:
         raise KeyError(f"unknown reporting view {name!r}; known: {VIEWS}")
-    return _template(name).replace("{schema}", ident(schema)).strip().rstrip(";")
+    spend_kinds = ", ".join(f"'{kind}'" for kind in SPEND_KINDS)
+    text = _template(name).replace("{schema}", ident(schema)).replace("{spend_kinds}", spend_kinds)
+    return text.strip().rstrip(";")
 
 
 def create_view_statements(schema: str) -> list[str]:

@@ -12,12 +12,19 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from contracts.records import (
+    CURRENCIES,
+    FIAT_OPTIONAL_REWARD_TYPES,
+    GBP,
+    MINOR_UNITS_PER_MAJOR,
+    REWARD_STATUSES,
+    REWARD_TICKER,
+    REWARD_TICKER_ALIASES,
+    STATEMENT_KIND_RULES,
+)
 from spark_jobs import schemas
 from spark_jobs.pan import card_last4, card_token, mask_card_numbers, mask_pans
 
-KNOWN_CURRENCIES = ("GBP",)
-TRANSACTION_TYPES = ("CARD_SETTLEMENT", "CARD_REFUND")
-REWARD_STATUSES = ("pending", "approved", "rejected")
 MAX_AMOUNT_MINOR = 5_000_000  # £50,000: above it a card transaction is a data error, not spend
 MIN_YEAR, MAX_YEAR = 1990, 2100
 # The transaction fields that people or merchants type, where a card number can turn up in passing.
@@ -115,8 +122,8 @@ def with_transaction_rejection(records: DataFrame) -> DataFrame:
         (F.col("rec.amount").cast("long") <= 0, "negative_amount"),
         (F.col("rec.amount").cast("long") > MAX_AMOUNT_MINOR, "absurd_amount"),
         (F.col("rec.currency").isNull(), "missing_field:currency"),
-        (~F.col("rec.currency").isin(*KNOWN_CURRENCIES), "unknown_currency"),
-        (~F.coalesce(F.col("rec.type").isin(*TRANSACTION_TYPES), F.lit(False)), "unknown_type"),
+        (~F.upper("rec.currency").isin(*CURRENCIES), "unknown_currency"),
+        (F.col("rec.type").isNull() | (F.trim("rec.type") == ""), "missing_field:type"),
         (F.col("rec.isDebit").isNull(), "missing_field:isDebit"),
         (card_programme & number.isNull(), "missing_card"),
         (number.isNotNull() & ~number.rlike(r"^[0-9]{11,19}$"), "bad_card_number"),
@@ -136,11 +143,19 @@ def with_reward_rejection(records: DataFrame) -> DataFrame:
         (~_is_number("rec.amount"), "wrong_type:amount"),
         (F.col("rec.amount").cast("double") < 0, "negative_amount"),
         (F.col("rec.amount").cast("double") > 1e7, "absurd_amount"),
-        (F.col("rec.fiatAmountRewarded").isNull(), "missing_field:fiatAmountRewarded"),
+        (
+            F.col("rec.fiatAmountRewarded").isNull()
+            & ~F.coalesce(F.col("rec.type").isin(*FIAT_OPTIONAL_REWARD_TYPES), F.lit(False)),
+            "missing_field:fiatAmountRewarded",
+        ),
         (~_is_integer("rec.fiatAmountRewarded"), "wrong_type:fiatAmountRewarded"),
         (F.col("rec.fiatAmountRewarded").cast("long") < 0, "negative_amount"),
         (F.col("rec.fiatAmountRewarded").cast("long") > MAX_AMOUNT_MINOR, "absurd_amount"),
-        (~F.coalesce(F.col("rec.fiatCurrency"), F.lit("GBP")).isin(*KNOWN_CURRENCIES), "unknown_currency"),
+        (~F.upper(F.coalesce(F.col("rec.fiatCurrency"), F.lit(GBP))).isin(*CURRENCIES), "unknown_currency"),
+        (
+            ~F.upper(F.coalesce(F.col("rec.ticker"), F.lit(REWARD_TICKER))).isin(*REWARD_TICKER_ALIASES),
+            "unknown_ticker",
+        ),
         (~F.coalesce(F.lower("rec.status").isin(*REWARD_STATUSES), F.lit(False)), "unknown_status"),
         (F.col("rec.type").isNull(), "missing_field:type"),
         (F.col("rec.rewardRate").isNotNull() & ~_is_number("rec.rewardRate"), "wrong_type:rewardRate"),
@@ -157,7 +172,7 @@ def with_plu_rate_rejection(records: DataFrame) -> DataFrame:
         (F.col("rec.price").isNull(), "missing_field:price"),
         (~_is_number("rec.price"), "wrong_type:price"),
         (F.col("rec.price").cast("double") <= 0, "negative_amount"),
-        (~F.coalesce(F.col("rec.currency"), F.lit("GBP")).isin(*KNOWN_CURRENCIES), "unknown_currency"),
+        (F.coalesce(F.col("rec.currency"), F.lit(GBP)) != F.lit(GBP), "unknown_currency"),  # prices are GBP
     ]
     return records.withColumn("reason", _first_reason(*checks))
 
@@ -216,6 +231,27 @@ def with_card_numbers_masked(columns: Sequence[str]) -> Callable[[DataFrame], Da
     return mask
 
 
+def statement_kind(type_name: Column) -> Column:
+    """The row kind of a contract `type` by `contracts.records.STATEMENT_KIND_RULES` (`statement_kind` in Python)."""
+    name = F.upper(F.trim(type_name))
+    kind: Column | None = None
+    for match, pattern, value in STATEMENT_KIND_RULES:
+        if match == "exact":
+            condition = name == F.lit(pattern)
+        elif match == "prefix":
+            condition = name.startswith(pattern)
+        else:
+            condition = name.contains(pattern)
+        kind = F.when(condition, F.lit(value)) if kind is None else kind.when(condition, F.lit(value))
+    return F.lit("other") if kind is None else kind.otherwise(F.lit("other"))
+
+
+def amount_gbp(amount_minor: Column, currency: Column) -> Column:
+    """Major units of GBP, only where the amount is in GBP: no rate to GBP exists for other currencies."""
+    major = (amount_minor.cast("decimal(20,0)") / MINOR_UNITS_PER_MAJOR).cast(schemas.MONEY)
+    return F.when(currency == F.lit(GBP), major)
+
+
 def normalised_transactions(pan_key: str, run_id: str) -> Callable[[DataFrame], DataFrame]:
     """Accepted transaction records -> one wide row each (transaction, card, cardholder, address, merchant)."""
 
@@ -223,18 +259,21 @@ def normalised_transactions(pan_key: str, run_id: str) -> Callable[[DataFrame], 
         r = "rec."
         ts = F.col(r + "date").cast("timestamp")
         amount_minor = F.col(r + "amount").cast("long")
+        currency = F.upper(F.col(r + "currency"))
+        kind = statement_kind(F.col(r + "type"))
         address = r + "cardholder.address."
         wide = valid.select(
             F.trim(F.col(r + "id")).alias("transaction_id"),
             ts.alias("transaction_ts"),
             F.to_date(ts).alias("transaction_date"),
             F.date_format(ts, "yyyy-MM").alias("transaction_month"),
-            F.col(r + "type").alias("transaction_type"),
+            F.upper(F.trim(F.col(r + "type"))).alias("transaction_type"),
+            kind.alias("statement_kind"),
             amount_minor.alias("amount_minor"),
-            (amount_minor.cast("decimal(20,0)") / 100).cast(schemas.MONEY).alias("amount_gbp"),
-            F.col(r + "currency").alias("currency"),
+            amount_gbp(amount_minor, currency).alias("amount_gbp"),
+            currency.alias("currency"),
             F.col(r + "isDebit").alias("is_debit"),
-            (F.col(r + "type") == "CARD_REFUND").alias("is_refund"),
+            (kind == F.lit("card_refund")).alias("is_refund"),
             F.col(r + "description").alias("description"),
             F.col(r + "cleanDescription").alias("clean_description"),
             F.coalesce(F.col(r + "category"), F.col(r + "merchant.category")).alias("category"),
@@ -337,10 +376,10 @@ def silver_rewards(run_id: str) -> Callable[[DataFrame], DataFrame]:
         normalised = valid.select(
             F.trim(F.col(r + "id")).alias("reward_id"),
             F.col(r + "transactionOriginalId").alias("transaction_id"),
-            F.coalesce(F.col(r + "ticker"), F.lit("PLU")).alias("ticker"),
+            F.lit(REWARD_TICKER).alias("ticker"),  # every alias (PLU, PLUS) names the one token
             F.col(r + "amount").cast(schemas.PLU).alias("plu_amount"),
             F.col(r + "fiatAmountRewarded").cast("long").alias("fiat_amount_minor"),
-            F.coalesce(F.col(r + "fiatCurrency"), F.lit("GBP")).alias("fiat_currency"),
+            F.upper(F.coalesce(F.col(r + "fiatCurrency"), F.lit(GBP))).alias("fiat_currency"),
             F.col(r + "rewardRate").cast("double").alias("reward_rate_pct"),
             F.col(r + "type").alias("reward_type"),
             F.lower(F.col(r + "status")).alias("status"),

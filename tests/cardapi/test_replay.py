@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,7 @@ def test_plutus_export_is_served_in_the_v3_shape() -> None:
         transactions = api.extract("transactions", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")
         rates = api.page("plu_rates", "2023-03-01T00:00:00Z", "2023-03-02T00:00:00Z")
     by_id = {r["id"][-2:]: r for r in rewards}
-    assert len(rewards) == 3  # the later state of the duplicated reward wins
+    assert len(rewards) == 5  # the later state of the duplicated reward wins
     assert by_id["01"] == {
         "id": "5c3e1c9a-0d1e-4f4e-9d43-6a1f3b2e7c01", "ticker": "PLU", "amount": 0.84912345,
         "fiatAmountRewarded": 4997, "fiatCurrency": "GBP", "status": "approved",
@@ -117,20 +118,44 @@ def test_plutus_export_is_served_in_the_v3_shape() -> None:
         "transactionOriginalId": "f0b9a3e2-1111-4c2d-9a10-000000000001",
         "createdAt": "2023-03-02T10:15:00Z", "updatedAt": "2023-04-16T10:15:00Z",
     }  # fmt: skip
+    # approvals carry reasons; only "Rejected by admin" rejects; a bonus has no fiat value
     assert by_id["02"]["status"] == "approved" and by_id["02"]["updatedAt"] == "2023-04-19T08:00:00Z"
-    assert by_id["03"]["status"] == "rejected" and by_id["03"]["rewardRate"] is None
-    assert by_id["03"]["transactionOriginalId"] is None
-    txn = {t["id"][-1]: t for t in transactions}
-    assert txn["1"]["type"] == "CARD_SETTLEMENT" and txn["1"]["amount"] == 4997 and txn["1"]["isDebit"] is True
-    assert txn["1"]["category"] == "grocery_pos" and txn["1"]["cleanDescription"] == "Tesco"
-    assert txn["2"]["type"] == "CARD_SETTLEMENT" and txn["2"]["date"] == "2023-03-04T12:01:00Z"
-    assert txn["3"]["type"] == "CARD_REFUND" and txn["3"]["originalTransactionId"].endswith("0002")
-    assert txn["4"]["type"] == "DEPOSIT_FUNDS_RECEIVED" and txn["4"]["mcc"] is None
+    assert by_id["03"]["status"] == "rejected" and by_id["03"]["transactionOriginalId"].endswith("05")
+    assert by_id["04"]["type"] == "REBATE_BONUS" and by_id["04"]["status"] == "approved"
+    assert by_id["04"]["fiatAmountRewarded"] is None and by_id["04"]["rewardRate"] is None
+    assert by_id["05"]["status"] == "approved" and by_id["05"]["ticker"] == "PLU"  # "Accepted by admin", PLUS
+    assert by_id["05"]["fiatAmountRewarded"] == 800 and by_id["05"]["fiatCurrency"] == "EUR"
+    txn = {t["id"][-2:]: t for t in transactions}
+    assert len(txn) == 10
+    assert txn["01"]["type"] == "CARD_SETTLEMENT" and txn["01"]["amount"] == 4997 and txn["01"]["isDebit"] is True
+    assert txn["01"]["category"] == "grocery_pos" and txn["01"]["cleanDescription"] == "Tesco"
+    assert txn["02"]["type"] == "CARD_SETTLEMENT" and txn["02"]["date"] == "2023-03-04T12:01:00Z"
+    assert txn["03"]["type"] == "CARD_REFUND" and txn["03"]["originalTransactionId"].endswith("0002")
+    assert txn["03"]["isDebit"] is False
+    # fiat rows: signed amounts, is_debit null; purchases, loads, fees and payouts are debits
+    directions = {k: (t["type"], t["amount"], t["currency"], t["isDebit"]) for k, t in txn.items() if k >= "04"}
+    assert directions == {
+        "04": ("DEPOSIT_FUNDS_RECEIVED", 10000, "GBP", False),
+        "05": ("CARD_SETTLEMENT", 2599, "GBP", True),
+        "06": ("CARD_SETTLEMENT", 800, "EUR", True),
+        "07": ("LOAD_PLUTUS_CARD_FROM_CJ_WALLET", 5000, "GBP", True),
+        "08": ("SUBSCRIPTION_FEE", 499, "GBP", True),
+        "09": ("PAYOUT", 2000, "GBP", True),
+        "10": ("PAYIN", 1500, "GBP", False),
+    }
+    assert txn["04"]["mcc"] is None
     assert len(rates) == 24
     assert list(expected.records(config, "rewards", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")) == rewards
 
 
-def test_plutus_export_errors_name_file_and_line(tmp_path: Path) -> None:
+def _pluton(**fields: object) -> str:
+    record = {"id": "x", "amount": "1.0", "fiat_amount_rewarded": 100, "type": "DAILY_REBATE_DISTRIBUTION",
+              "createdAt": "2023-01-01T00:00:00Z", "available": False, "reason": None}  # fmt: skip
+    record.update(fields)
+    return json.dumps(record) + "\n"
+
+
+def test_plutus_export_errors_name_file_line_and_field(tmp_path: Path) -> None:
     (tmp_path / "rewards.jsonl").write_text('{"id": "x", "fiat_amount_rewarded": 1, "createdAt": "2023-01-01"}\n'
                                             '{"unexpected": true}\n')  # fmt: skip
     with pytest.raises(PlutusReplayError, match=r"rewards.jsonl:1: KeyError"):
@@ -140,3 +165,20 @@ def test_plutus_export_errors_name_file_and_line(tmp_path: Path) -> None:
         load_export(tmp_path)
     with pytest.raises(PlutusReplayError, match=r"no \*\.jsonl"):
         load_export(tmp_path / "empty")
+    # a rebate without a fiat value is a defect (a bonus without one is not), named by its field
+    (tmp_path / "rewards.jsonl").write_text(_pluton() + _pluton(id="y", fiat_amount_rewarded=None))
+    with pytest.raises(PlutusReplayError, match=r"rewards.jsonl:2: ValueError: fiat_amount_rewarded: missing"):
+        load_export(tmp_path)
+    (tmp_path / "rewards.jsonl").write_text(_pluton(fiat_amount_rewarded="12.5"))
+    with pytest.raises(PlutusReplayError, match=r"rewards.jsonl:1: .*fiat_amount_rewarded: '12.5' is not a whole"):
+        load_export(tmp_path)
+    (tmp_path / "rewards.jsonl").write_text(_pluton(type="REBATE_BONUS", fiat_amount_rewarded=None, ticker="PLUS"))
+    assert load_export(tmp_path)[0][0]["fiatAmountRewarded"] is None
+    (tmp_path / "rewards.jsonl").write_text(_pluton(amount="lots"))
+    with pytest.raises(PlutusReplayError, match=r"rewards.jsonl:1: ValueError: amount: 'lots' is not a number"):
+        load_export(tmp_path)
+    (tmp_path / "rewards.jsonl").write_text(
+        json.dumps({"id": "t", "date": "2023-01-01T00:00:00Z", "type": "31", "amount": -5, "is_debit": 0}) + "\n"
+    )
+    with pytest.raises(PlutusReplayError, match=r"rewards.jsonl:1: ValueError: amount: -5 is negative on a credit"):
+        load_export(tmp_path)

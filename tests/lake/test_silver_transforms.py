@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from cardapi.replay_plutus import load_export
+from contracts.records import statement_kind
 from spark_jobs import schemas
 from spark_jobs.jobs.silver import QUARANTINE_SPEC
 from spark_jobs.pan import card_token, mask_card_numbers, mask_pans
@@ -18,6 +21,7 @@ from tests.lake.landing_fixtures import PAN, PAN2, reward, transaction
 
 pytestmark = pytest.mark.spark
 KEY = "test-key"
+PLUTUS_EXPORT = Path(__file__).resolve().parents[1] / "cardapi" / "data" / "plutus_export"
 
 
 def pages(spark, *records_per_page, raw: list[str] | None = None):
@@ -49,7 +53,7 @@ def test_every_kind_of_malformed_transaction_is_quarantined_with_its_reason(spar
         transaction("usd", "2025-06-01T10:00:00Z", currency="XYZ"),
         transaction("bad-date", "2025-13-45T99:00:00Z"),
         transaction("short-pan", "2025-06-01T10:00:00Z", pan="1234"),
-        transaction("weird-type", "2025-06-01T10:00:00Z", tx_type="TELEPORT"),
+        transaction("no-type", "2025-06-01T10:00:00Z", tx_type=None),
     ]
     checked = checked_transactions(spark, [good, *bad])
     assert reasons(checked) == {
@@ -61,7 +65,7 @@ def test_every_kind_of_malformed_transaction_is_quarantined_with_its_reason(spar
         "usd": "unknown_currency",
         "bad-date": "bad_date:date",
         "short-pan": "bad_card_number",
-        "weird-type": "unknown_type",
+        "no-type": "missing_field:type",
     }
 
 
@@ -278,3 +282,80 @@ def test_a_dimension_seen_on_many_transactions_keeps_each_distinct_version_once_
         "merchant_id string, merchant_name string, updated_at string, run_id string",
     ).withColumn("updated_at", F.col("updated_at").cast("timestamp"))
     assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_a_real_shaped_plutus_export_is_accepted_whole_with_kinds_directions_and_currencies(spark):
+    rewards, transactions = load_export(PLUTUS_EXPORT)
+    checked = checked_transactions(spark, transactions)
+    assert set(reasons(checked).values()) == {None}  # top-ups, loads, fees, payouts and EUR are real data
+    silver = (
+        checked.transform(T.accepted)
+        .transform(T.normalised_transactions(KEY, "run-1"))
+        .transform(T.silver_transactions)
+    )
+    got = {
+        r["transaction_id"][-2:]: (r["statement_kind"], r["amount_minor"], r["currency"], r["is_debit"],
+                                   None if r["amount_gbp"] is None else str(r["amount_gbp"]))
+        for r in silver.collect()
+    }  # fmt: skip
+    assert got == {
+        "01": ("card_purchase", 4997, "GBP", True, "49.97"),
+        "02": ("card_purchase", 1250, "GBP", True, "12.50"),
+        "03": ("card_refund", 1250, "GBP", False, "12.50"),
+        "04": ("top_up", 10000, "GBP", False, "100.00"),
+        "05": ("card_purchase", 2599, "GBP", True, "25.99"),
+        "06": ("card_purchase", 800, "EUR", True, None),  # no rate to GBP: no GBP value
+        "07": ("card_load", 5000, "GBP", True, "50.00"),
+        "08": ("fee", 499, "GBP", True, "4.99"),
+        "09": ("withdrawal", 2000, "GBP", True, "20.00"),
+        "10": ("top_up", 1500, "GBP", False, "15.00"),
+    }
+    checked_rewards = (
+        pages(spark, rewards)
+        .transform(T.records_from_pages)
+        .transform(T.parsed_with(schemas.RAW_REWARD))
+        .transform(T.with_reward_rejection)
+    )
+    assert set(reasons(checked_rewards).values()) == {None}
+    silver_rewards = checked_rewards.transform(T.accepted).transform(T.silver_rewards("run-1")).collect()
+    assert {r["reward_id"][-2:]: (r["status"], r["fiat_amount_minor"], r["fiat_currency"], r["ticker"])
+            for r in silver_rewards} == {
+        "01": ("approved", 4997, "GBP", "PLU"),
+        "02": ("approved", 1250, "GBP", "PLU"),
+        "03": ("rejected", 2599, "GBP", "PLU"),
+        "04": ("approved", None, "GBP", "PLU"),  # a bonus: no fiat value
+        "05": ("approved", 800, "EUR", "PLU"),
+    }  # fmt: skip
+
+
+def test_statement_kind_in_spark_follows_the_contract_rules(spark):
+    names = ["CARD_SETTLEMENT", "card_refund", "PENDING", "PAYIN", "PAYOUT", "LOAD_PLUTUS_CARD_FROM_X",
+             "ATM_FEE", "WITHDRAW_FUNDS", "INTERNAL_TRANSFER", "CARD_DEPOSIT", "NEW_THING"]  # fmt: skip
+    df = spark.createDataFrame([(n,) for n in names], "type string")
+    got = {r["type"]: r["kind"] for r in df.select("type", T.statement_kind(F.col("type")).alias("kind")).collect()}
+    assert got == {n: statement_kind(n) for n in names}
+
+
+def test_reward_defects_stay_quarantined_with_their_field(spark):
+    records = [
+        reward("bonus", None, "2025-06-01T12:00:00Z", fiat=None, rate=None, reward_type="REBATE_BONUS"),
+        reward("rebate-no-fiat", "t1", "2025-06-01T12:00:00Z", fiat=None),
+        reward("plus", "t1", "2025-06-01T12:00:00Z", ticker="PLUS"),
+        reward("btc", "t1", "2025-06-01T12:00:00Z", ticker="BTC"),
+        reward("eur", "t1", "2025-06-01T12:00:00Z", fiatCurrency="EUR"),
+        reward("usd", "t1", "2025-06-01T12:00:00Z", fiatCurrency="USD"),
+    ]
+    checked = (
+        pages(spark, records)
+        .transform(T.records_from_pages)
+        .transform(T.parsed_with(schemas.RAW_REWARD))
+        .transform(T.with_reward_rejection)
+    )
+    assert reasons(checked) == {
+        "bonus": None,
+        "rebate-no-fiat": "missing_field:fiatAmountRewarded",
+        "plus": None,
+        "btc": "unknown_ticker",
+        "eur": None,
+        "usd": "unknown_currency",
+    }

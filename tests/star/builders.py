@@ -28,6 +28,7 @@ def transaction(transaction_id: str, **overrides: Any) -> dict[str, Any]:
         "transaction_date": ts.date(),
         "transaction_month": ts.strftime("%Y-%m"),
         "transaction_type": "CARD_SETTLEMENT",
+        "statement_kind": "card_purchase",
         "amount_minor": 4997,
         "amount_gbp": Decimal("49.97"),
         "currency": "GBP",
@@ -58,6 +59,7 @@ def refund(transaction_id: str, original: str, **overrides: Any) -> dict[str, An
     return transaction(
         transaction_id,
         transaction_type="CARD_REFUND",
+        statement_kind="card_refund",
         is_debit=False,
         is_refund=True,
         original_transaction_id=original,

@@ -75,16 +75,27 @@ def test_fact_transaction_keys_amounts_rebates_and_scores(spark):
 
 def test_refund_flag_falls_back_to_type_and_credits_are_negative(spark):
     rows = [
-        transaction("tx_r", transaction_type="CARD_REFUND", is_refund=None, is_debit=False),
-        transaction("tx_c", transaction_type="DEPOSIT_FUNDS_RECEIVED", is_refund=False, is_debit=False),
+        transaction("tx_r", transaction_type="CARD_REFUND", statement_kind="card_refund", is_refund=None,
+                    is_debit=False),
+        transaction("tx_c", transaction_type="DEPOSIT_FUNDS_RECEIVED", statement_kind="top_up", is_refund=False,
+                    is_debit=False),
         transaction("tx_d", is_refund=None, is_debit=None),
-    ]
+        transaction("tx_fee", transaction_type="SUBSCRIPTION_FEE", statement_kind="fee", amount_minor=499,
+                    amount_gbp=Decimal("4.99")),
+        transaction("tx_eur", currency="EUR", amount_minor=800, amount_gbp=None),
+    ]  # fmt: skip
     facts = build_fact_transaction(transactions_df(spark, *rows), reward_transactions_df(spark), _scores(spark))
-    out = {r["transaction_id"]: (r["is_refund"], r["signed_amount_gbp"]) for r in facts.collect()}
+    out = {
+        r["transaction_id"]: (r["is_refund"], r["signed_amount_gbp"], r["statement_kind"], r["amount_minor"],
+                              r["currency"])
+        for r in facts.collect()
+    }  # fmt: skip
     assert out == {
-        "tx_r": (True, Decimal("-49.97")),
-        "tx_c": (False, Decimal("-49.97")),
-        "tx_d": (False, Decimal("49.97")),
+        "tx_r": (True, Decimal("-49.97"), "card_refund", 4997, "GBP"),
+        "tx_c": (False, Decimal("-49.97"), "top_up", 4997, "GBP"),  # a credit, not spend
+        "tx_d": (False, Decimal("49.97"), "card_purchase", 4997, "GBP"),
+        "tx_fee": (False, Decimal("4.99"), "fee", 499, "GBP"),
+        "tx_eur": (False, None, "card_purchase", 800, "EUR"),  # money kept in minor units; no GBP value
     }
 
 

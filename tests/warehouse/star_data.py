@@ -71,15 +71,20 @@ def dim_merchant() -> list[dict[str, Any]]:
 
 
 def _txn(key: int, customer: int, merchant: int, day: date, hour: int, amount: str, *, refund: bool = False,
-         fraud: bool = False, score: float | None = None) -> dict[str, Any]:  # fmt: skip
+         fraud: bool = False, score: float | None = None, kind: str | None = None,
+         currency: str = "GBP") -> dict[str, Any]:  # fmt: skip
     value = Decimal(amount)
+    kind = kind or ("card_refund" if refund else "card_purchase")
+    gbp = value if currency == "GBP" else None
+    signed = None if gbp is None else (-gbp if kind in ("card_refund", "top_up") else gbp)
     return {
         "transaction_key": key, "transaction_id": f"t{key}", "customer_key": customer, "address_key": customer,
         "merchant_key": merchant, "date_key": int(day.strftime("%Y%m%d")), "time_key": hour,
         "transaction_ts": _ts(day, hour), "transaction_date": day,
-        "transaction_type": "CARD_REFUND" if refund else "CARD_SETTLEMENT",
-        "category": "grocery_pos" if merchant == 1 else "shopping_net", "amount_gbp": value,
-        "signed_amount_gbp": -value if refund else value, "is_refund": refund, "is_fraud": fraud,
+        "transaction_type": "CARD_REFUND" if refund else "CARD_SETTLEMENT", "statement_kind": kind,
+        "category": "grocery_pos" if merchant == 1 else "shopping_net", "amount_minor": int(value * 100),
+        "currency": currency, "amount_gbp": gbp,
+        "signed_amount_gbp": signed, "is_refund": refund, "is_fraud": fraud,
         "fraud_score": score, "reward_amount_gbp": None, "reward_plu_amount": None, "updated_at": T0,
     }  # fmt: skip
 
@@ -90,6 +95,9 @@ def fact_transaction() -> list[dict[str, Any]]:
         _txn(2, 1, 2, MON, 23, "200.00", fraud=True, score=0.9),
         _txn(3, 2, 1, SAT, 10, "5.50", refund=True),
         _txn(4, 2, 2, SAT, 10, "20.00", score=0.2),
+        _txn(5, 2, 1, SAT, 10, "100.00", kind="top_up"),  # money in: not spend
+        _txn(6, 2, 1, SAT, 10, "2.99", kind="fee"),  # a fee is spend
+        _txn(7, 2, 2, SAT, 10, "8.00", currency="EUR"),  # no GBP value: counted, adds no GBP
     ]
 
 

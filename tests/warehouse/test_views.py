@@ -40,7 +40,7 @@ def d(value: str) -> Decimal:
     return Decimal(value)
 
 
-def test_daily_spend_counts_purchases_and_refunds_apart(loaded: Warehouse) -> None:
+def test_daily_spend_counts_purchases_and_fees_and_refunds_apart(loaded: Warehouse) -> None:
     rows = loaded.query(
         "SELECT spend_date, category, merchant_name, state, transactions, spend_gbp, refunds, refunds_gbp, "
         "net_spend_gbp FROM rpt_daily_spend ORDER BY spend_date, category"
@@ -48,8 +48,10 @@ def test_daily_spend_counts_purchases_and_refunds_apart(loaded: Warehouse) -> No
     assert rows == [
         (MON, "grocery_pos", "Tesco", "LND", 1, d("10.00"), 0, d("0.00"), d("10.00")),
         (MON, "shopping_net", "Amazon", "LND", 1, d("200.00"), 0, d("0.00"), d("200.00")),
-        (SAT, "grocery_pos", "Tesco", "WYK", 0, d("0.00"), 1, d("5.50"), d("-5.50")),
-        (SAT, "shopping_net", "Amazon", "WYK", 1, d("20.00"), 0, d("0.00"), d("20.00")),
+        # the fee is spend, the refund is netted off, the 100.00 top-up is not spend
+        (SAT, "grocery_pos", "Tesco", "WYK", 1, d("2.99"), 1, d("5.50"), d("-2.51")),
+        # the EUR purchase counts as a purchase but has no GBP value
+        (SAT, "shopping_net", "Amazon", "WYK", 2, d("20.00"), 0, d("0.00"), d("20.00")),
     ]
 
 
@@ -73,7 +75,7 @@ def test_fraud_by_location_and_time(loaded: Warehouse) -> None:
         "avg_fraud_score FROM rpt_fraud_by_location_time ORDER BY city, hour_of_day"
     )
     assert [r[:7] for r in rows] == [
-        ("Leeds", "WYK", 10, 6, "Saturday", 2, 0),
+        ("Leeds", "WYK", 10, 6, "Saturday", 5, 0),
         ("London", "LND", 10, 1, "Monday", 1, 0),
         ("London", "LND", 23, 1, "Monday", 1, 1),
     ]
@@ -91,10 +93,10 @@ def test_top_categories_rank_purchases_by_value(loaded: Warehouse) -> None:
     rows = loaded.query("SELECT category, transactions, spend_gbp, spend_share, spend_rank FROM rpt_top_categories")
     by_rank = sorted(rows, key=lambda r: r[4])
     assert [(r[0], r[1], r[2], r[4]) for r in by_rank] == [
-        ("shopping_net", 2, d("220.00"), 1),
-        ("grocery_pos", 1, d("10.00"), 2),  # the 5.50 refund is not spending
+        ("shopping_net", 3, d("220.00"), 1),  # with the EUR purchase, which adds no GBP
+        ("grocery_pos", 2, d("12.99"), 2),  # the fee is spend; the 5.50 refund and the top-up are not
     ]
-    assert [r[3] for r in by_rank] == pytest.approx([220 / 230, 10 / 230])
+    assert [r[3] for r in by_rank] == pytest.approx([220 / 232.99, 12.99 / 232.99])
 
 
 def test_every_view_is_created(loaded: Warehouse) -> None:

@@ -1,16 +1,19 @@
--- Spending per day, category, merchant and cardholder state. Purchases and refunds are counted apart;
--- net_spend_gbp nets refunds off (signed_amount_gbp is negative for them).
+-- Spending per day, category, merchant and cardholder state. Spend is the statement kinds of SPEND_KINDS
+-- (purchases and fees); refunds are counted apart and net_spend_gbp nets them off (signed_amount_gbp is negative
+-- for them). Top-ups, card loads, withdrawals and transfers are not spend. GBP rows only carry amount_gbp.
 SELECT
     f.transaction_date AS spend_date,
     COALESCE(f.category, m.category, 'unknown') AS category,
     COALESCE(m.merchant_name, 'unknown') AS merchant_name,
     COALESCE(a.state, 'unknown') AS state,
-    COUNT(CASE WHEN NOT COALESCE(f.is_refund, FALSE) THEN 1 END) AS transactions,
-    SUM(CASE WHEN NOT COALESCE(f.is_refund, FALSE) THEN f.amount_gbp ELSE 0 END) AS spend_gbp,
+    COUNT(CASE WHEN f.statement_kind IN ({spend_kinds}) THEN 1 END) AS transactions,
+    SUM(CASE WHEN f.statement_kind IN ({spend_kinds}) THEN f.amount_gbp ELSE 0 END) AS spend_gbp,
     COUNT(CASE WHEN f.is_refund THEN 1 END) AS refunds,
     SUM(CASE WHEN f.is_refund THEN f.amount_gbp ELSE 0 END) AS refunds_gbp,
-    SUM(f.signed_amount_gbp) AS net_spend_gbp
+    SUM(CASE WHEN f.statement_kind IN ({spend_kinds}) OR f.is_refund THEN f.signed_amount_gbp ELSE 0 END)
+        AS net_spend_gbp
 FROM {schema}.fact_transaction f
 LEFT JOIN {schema}.dim_merchant m ON m.merchant_key = f.merchant_key
 LEFT JOIN {schema}.dim_address a ON a.address_key = f.address_key
+WHERE f.statement_kind IN ({spend_kinds}) OR f.is_refund
 GROUP BY 1, 2, 3, 4

@@ -1,11 +1,12 @@
--- Spending categories ranked by purchase value (refunds excluded), with each one's share of all spending.
+-- Spending categories ranked by spend (the statement kinds of SPEND_KINDS: purchases and fees; refunds, top-ups,
+-- card loads and withdrawals excluded), with each one's share of all spending.
 WITH by_category AS (
     SELECT
         COALESCE(f.category, 'unknown') AS category,
         COUNT(*) AS transactions,
         SUM(f.amount_gbp) AS spend_gbp
     FROM {schema}.fact_transaction f
-    WHERE NOT COALESCE(f.is_refund, FALSE)
+    WHERE f.statement_kind IN ({spend_kinds})
     GROUP BY 1
 )
 SELECT
