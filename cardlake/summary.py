@@ -177,12 +177,18 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     console = console or Console()
     console.rule(f"cardlake run {summary.run_id}")
     console.print(f"Window: {summary.window}")
+    # The notes go under the table, one line each: as a column they would wrap every row in a narrow terminal.
+    counted = [c for c in STAGE_COLUMNS if c != "note"]
     stages = Table(title="Rows per stage", title_justify="left")
-    for column in STAGE_COLUMNS:
-        stages.add_column(column, justify="left" if column in ("stage", "table", "note") else "right")
-    for row in stage_rows(summary):
-        stages.add_row(*[_number(row[c]) for c in STAGE_COLUMNS])
+    for column in counted:
+        stages.add_column(column, justify="left" if column in ("stage", "table") else "right", no_wrap=True)
+    rows = stage_rows(summary)
+    for row in rows:
+        stages.add_row(*[_number(row[c]) for c in counted])
     console.print(stages)
+    for row in rows:
+        if row["note"]:
+            console.print(f"  {row['stage']} {row['table']}: {row['note']}", highlight=False)
     cached = _cached_note(summary)
     if cached:
         console.print(cached)

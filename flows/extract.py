@@ -60,7 +60,7 @@ def extract_entity(config: PipelineConfig, entity: Entity, window: Window) -> Ta
         "%s %s: %d pages, %d records (%d distinct) landed under %s",
         entity, window.label, pages, records, manifest["distinct_ids"], zone.uri_of(""),
     )  # fmt: skip
-    note = f"{pages} page(s), {manifest['distinct_ids']} distinct id(s)"
+    note = f"{pages} page(s), {manifest['distinct_ids']:,} distinct id(s)"
     return TableCounts(landed_table(entity), records, records, 0, records, note=note)
 
 

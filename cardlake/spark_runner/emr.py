@@ -105,8 +105,6 @@ class EmrServerlessRunner(SparkRunner):
             "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
             "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
             "spark.sql.session.timeZone": "UTC",
-            # As delta-rs does locally: a column added to a table's schema arrives on the next MERGE.
-            "spark.databricks.delta.schema.autoMerge.enabled": "true",
         }
         python = self.block.python_path
         if self.block.venv_archive_uri:

@@ -135,9 +135,6 @@ class DeltaRsIO(DeltaIO):
                     predicate=spec.merge_condition(values),
                     source_alias="s",
                     target_alias="t",
-                    # A column added to a table's schema in a later release arrives on the next merge (older
-                    # rows read it as null), so an existing lake needs no migration step.
-                    merge_schema=True,
                 )
                 .when_matched_update_all(predicate=spec.update_condition())
                 .when_not_matched_insert_all()

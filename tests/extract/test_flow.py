@@ -91,9 +91,9 @@ def test_extract_flow_caches_a_finished_window_and_force_reextracts(
 
 def _pages_and_distinct_ids(counts: TableCounts) -> tuple[int, int]:
     """The page and distinct-id counts the extract stage notes as "N page(s), M distinct id(s)"."""
-    match = re.fullmatch(r"(\d+) page\(s\), (\d+) distinct id\(s\)", counts.note)
+    match = re.fullmatch(r"([\d,]+) page\(s\), ([\d,]+) distinct id\(s\)", counts.note)
     assert match, f"unexpected note {counts.note!r}"
-    return int(match[1]), int(match[2])
+    return int(match[1].replace(",", "")), int(match[2].replace(",", ""))
 
 
 def test_extract_flow_rejects_unknown_entities(prefect_harness: None, cardlake_home: Path) -> None:

@@ -106,16 +106,6 @@ def test_the_merge_condition_prunes_with_literal_partition_values():
     )
 
 
-def test_a_column_added_to_the_schema_arrives_with_the_next_merge(spark, delta, tmp_path):
-    """An existing lake needs no migration when a release adds a column: older rows read it as null."""
-    uri = str(tmp_path / "t")
-    delta.merge(rows(spark, ("a", "2025-06", "v", T1, "1")), uri, SPEC)
-    wider = spark.createDataFrame([("b", "2025-06", "w", T2, "2", 51.5)], SCHEMA + ", merchant_lat double")
-    delta.merge(wider, uri, SPEC)
-    stored = {r["id"]: r["merchant_lat"] for r in delta.read(spark, uri).collect()}
-    assert stored == {"a": None, "b": 51.5}
-
-
 def test_an_unknown_engine_is_a_clear_error(spark):
     with pytest.raises(ValueError, match="unknown Delta engine 'delta-foo'"):
         get_delta_io("delta-foo", spark)
