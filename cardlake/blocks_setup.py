@@ -10,14 +10,17 @@ import logging
 import secrets
 from pathlib import Path
 
+from prefect import get_client
 from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
 from prefect.filesystems import LocalFileSystem
 
 from blocks.credentials import CardApiCredentials
 from blocks.emr import EmrServerlessApplication
 from blocks.warehouse import WarehouseConnection
 from cardlake.config import api_credentials, warehouse_connection
+from cardlake.lake_writer import read_limit
 from cardlake.settings import Settings
 from contracts import names
 
@@ -52,11 +55,33 @@ def local_default_blocks(settings: Settings) -> dict[str, Block]:
     }
 
 
+def ensure_lake_writer_limit(overwrite: bool = False) -> str:
+    """The global concurrency limit every lake writer holds (`cardlake.lake_writer`), with one slot.
+
+    An existing limit is kept as it is (an operator may have deactivated it on purpose) unless `overwrite`,
+    which sets it back to one active slot.
+    """
+    existing = read_limit(names.LAKE_WRITER_LIMIT)
+    with get_client(sync_client=True) as client:
+        if existing is None:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=names.LAKE_WRITER_LIMIT, limit=1))
+            return "created (limit 1)"
+        if overwrite and (existing.limit != 1 or not existing.active):
+            client.update_global_concurrency_limit(
+                names.LAKE_WRITER_LIMIT, GlobalConcurrencyLimitUpdate(limit=1, active=True)
+            )
+            return "replaced (limit 1)"
+    state = "" if existing.active else ", inactive"
+    return f"kept (limit {existing.limit}{state})"
+
+
 def register_blocks(settings: Settings, local_defaults: bool = True, overwrite: bool = False) -> dict[str, str]:
-    """Register the block types; with `local_defaults` also save the local documents. Returns name -> action."""
+    """Register the block types and the lake-writer concurrency limit; with `local_defaults` also save the local
+    documents. Returns name -> action."""
     for block_type in BLOCK_TYPES:
         block_type.register_type_and_schema(_sync=True)  # type: ignore[call-arg]
     actions: dict[str, str] = {block_type.get_block_type_slug(): "type registered" for block_type in BLOCK_TYPES}
+    actions[names.LAKE_WRITER_LIMIT] = ensure_lake_writer_limit(overwrite)
     if not local_defaults:
         return actions
     for name, block in local_default_blocks(settings).items():

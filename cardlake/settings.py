@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(4, ge=1)
     spark_driver_memory: str = "4g"
     spark_log_level: str = "ERROR"
+    # How long a lake writer waits for the one-writer limit (contracts.names.LAKE_WRITER_LIMIT) before failing.
+    lake_writer_timeout_s: float = Field(4 * 3600, gt=0)
 
     # warehouse
     warehouse: names.WarehouseKind = "duckdb"

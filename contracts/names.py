@@ -14,6 +14,9 @@ LANDING_BLOCK = "cardlake-landing"
 RESULTS_BLOCK = "cardlake-results"
 PAN_TOKEN_KEY_BLOCK = "pan-token-key"
 
+# Prefect global concurrency limit (limit 1) that every run writing the Delta lake holds while it writes.
+LAKE_WRITER_LIMIT = "cardlake-lake-writer"
+
 # Prefect work pools (one per place flows run).
 LOCAL_WORK_POOL = "cardlake-local"
 ECS_WORK_POOL = "cardlake-ecs"

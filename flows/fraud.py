@@ -11,6 +11,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from cardlake.config import load_settings
+from cardlake.lake_writer import lake_writer
 from contracts.jobs import LocalSpark
 from spark_jobs.fraud.model import GbtParams
 
@@ -37,23 +38,27 @@ def train_and_register(
     local: LocalSpark,
     max_iter: int | None = None,
     max_depth: int | None = None,
+    *,
+    lake_writer_timeout_s: float,
 ) -> dict[str, Any]:
+    """Holds the one-writer limit: it publishes the model the score job reads, from a consistent lake."""
     from spark_jobs.delta_io import get_delta_io
     from spark_jobs.fraud.lake import train_from_lake
     from spark_jobs.session import get_spark
 
     spark = get_spark("cardlake-train-fraud", local)
-    return train_from_lake(
-        spark,
-        get_delta_io(delta_engine, spark),
-        lake_uri,
-        models_root,
-        train_from=train_from,
-        train_to=train_to,
-        holdout_months=holdout_months,
-        validation_months=validation_months,
-        params=_params(max_iter, max_depth),
-    )
+    with lake_writer("fraud model training", lake_writer_timeout_s):
+        return train_from_lake(
+            spark,
+            get_delta_io(delta_engine, spark),
+            lake_uri,
+            models_root,
+            train_from=train_from,
+            train_to=train_to,
+            holdout_months=holdout_months,
+            validation_months=validation_months,
+            params=_params(max_iter, max_depth),
+        )
 
 
 @flow(name="train-fraud-model")
@@ -80,6 +85,7 @@ def train_fraud_model(
         settings.local_spark,
         max_iter,
         max_depth,
+        lake_writer_timeout_s=settings.lake_writer_timeout_s,
     )
     holdout = metrics.get("holdout", {})
     get_run_logger().info(

@@ -19,6 +19,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.tasks import exponential_backoff
 
 from cardlake.config import PipelineConfig, resolve_config
+from cardlake.lake_writer import lake_writer
 from cardlake.landing import get_landing_zone
 from cardlake.spark_runner import get_runner
 from contracts.jobs import JOBS, JobName, JobOptions, JobRequest, ScoreOptions
@@ -80,8 +81,12 @@ def spark_request(config: PipelineConfig, window: Window, jobs: tuple[JobName, .
     persist_result=True,
 )
 def run_spark_jobs(config: PipelineConfig, request: JobRequest, fingerprint: str) -> TransformResult:
-    """One Spark application for all the jobs: one JVM (or one EMR job run) instead of six."""
-    result = get_runner(config).run(request)
+    """One Spark application for all the jobs: one JVM (or one EMR job run) instead of six.
+
+    It holds the one-writer limit while Spark runs: the alerts, daily and backfill runs MERGE into the same tables.
+    """
+    with lake_writer(f"Spark run {request.run_id}", config.settings.lake_writer_timeout_s):
+        result = get_runner(config).run(request)
     get_run_logger().info("Spark %s finished in %.1f s (%s)", result.job_run_id, result.duration_s or 0, result.state)
     return TransformResult(
         jobs=tuple(result.results[job] for job in request.jobs),

@@ -10,14 +10,15 @@ resource "aws_vpc" "cardlake" {
 }
 
 resource "aws_subnet" "private" {
-  count = var.az_count
+  count = length(var.availability_zone_ids)
 
-  vpc_id                  = aws_vpc.cardlake.id
-  cidr_block              = cidrsubnet(var.vpc_cidr, 4, count.index)
-  availability_zone       = data.aws_availability_zones.available.names[count.index]
+  vpc_id     = aws_vpc.cardlake.id
+  cidr_block = cidrsubnet(var.vpc_cidr, 4, count.index)
+  # By zone ID: the same physical zone whatever AWS opens later (providers.tf checks the IDs exist).
+  availability_zone_id    = var.availability_zone_ids[count.index]
   map_public_ip_on_launch = false
 
-  tags = { Name = "cardlake-private-${data.aws_availability_zones.available.names[count.index]}" }
+  tags = { Name = "cardlake-private-${var.availability_zone_ids[count.index]}" }
 }
 
 resource "aws_route_table" "private" {
@@ -26,7 +27,7 @@ resource "aws_route_table" "private" {
 }
 
 resource "aws_route_table_association" "private" {
-  count = var.az_count
+  count = length(var.availability_zone_ids)
 
   subnet_id      = aws_subnet.private[count.index].id
   route_table_id = aws_route_table.private.id
@@ -40,15 +41,15 @@ resource "aws_internet_gateway" "cardlake" {
 }
 
 resource "aws_subnet" "ecs_public" {
-  count = var.ecs_public_subnets ? var.az_count : 0
+  count = var.ecs_public_subnets ? length(var.availability_zone_ids) : 0
 
-  vpc_id            = aws_vpc.cardlake.id
-  cidr_block        = cidrsubnet(var.vpc_cidr, 4, count.index + 8)
-  availability_zone = data.aws_availability_zones.available.names[count.index]
+  vpc_id               = aws_vpc.cardlake.id
+  cidr_block           = cidrsubnet(var.vpc_cidr, 4, count.index + 8)
+  availability_zone_id = var.availability_zone_ids[count.index]
   # The work pool asks for a public IP per task (assignPublicIp); nothing else launched here gets one.
   map_public_ip_on_launch = false
 
-  tags = { Name = "cardlake-ecs-public-${data.aws_availability_zones.available.names[count.index]}" }
+  tags = { Name = "cardlake-ecs-public-${var.availability_zone_ids[count.index]}" }
 }
 
 resource "aws_route_table" "ecs_public" {
@@ -64,7 +65,7 @@ resource "aws_route_table" "ecs_public" {
 }
 
 resource "aws_route_table_association" "ecs_public" {
-  count = var.ecs_public_subnets ? var.az_count : 0
+  count = var.ecs_public_subnets ? length(var.availability_zone_ids) : 0
 
   subnet_id      = aws_subnet.ecs_public[count.index].id
   route_table_id = aws_route_table.ecs_public[0].id

@@ -127,14 +127,18 @@ variable "vpc_cidr" {
   default     = "10.42.0.0/16"
 }
 
-variable "az_count" {
-  description = "Number of availability zones (Redshift Serverless needs subnets in 3 AZs)."
-  type        = number
-  default     = 3
+variable "availability_zone_ids" {
+  description = <<-EOT
+    Zone IDs (not names) of the subnets' availability zones, at least three (Redshift Serverless needs subnets in
+    3 AZs). IDs name the same physical zone in every account; the defaults are eu-west-2's. Another region needs
+    its own IDs: `aws ec2 describe-availability-zones --region REGION --query 'AvailabilityZones[].ZoneId'`.
+  EOT
+  type        = list(string)
+  default     = ["euw2-az1", "euw2-az2", "euw2-az3"]
 
   validation {
-    condition     = var.az_count >= 3
-    error_message = "Redshift Serverless needs subnets in at least three availability zones."
+    condition     = length(var.availability_zone_ids) >= 3 && length(distinct(var.availability_zone_ids)) == length(var.availability_zone_ids)
+    error_message = "Redshift Serverless needs subnets in at least three distinct availability zones."
   }
 }
 

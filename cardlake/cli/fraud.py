@@ -57,6 +57,7 @@ def train(
             1,
             settings.delta_engine,
             settings.local_spark,
+            lake_writer_timeout_s=settings.lake_writer_timeout_s,
         )
     except NotEnoughData as problem:
         typer.secho(f"cannot train: {problem}", fg=typer.colors.RED, err=True)
@@ -75,6 +76,7 @@ def score(
 ) -> None:
     """Score every purchase in [from, to) with a model version (no labels needed); upsert scores and alerts."""
     from cardlake.cli.errors import settings_or_exit
+    from cardlake.lake_writer import lake_writer
     from contracts.jobs import ScoreOptions
     from spark_jobs.delta_io import get_delta_io
     from spark_jobs.fraud.registry import version_uri
@@ -104,7 +106,8 @@ def score(
         run_id=f"score-{window.label}",
     )
     try:
-        outcome = score_job.run(ctx, options)
+        with lake_writer(f"fraud scoring of {window.label}", settings.lake_writer_timeout_s):
+            outcome = score_job.run(ctx, options)
     except Exception as exc:  # a missing model version or table gets a message, not a traceback
         typer.secho(f"scoring failed: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None

@@ -134,7 +134,18 @@ class DeltaIO(ABC):
 
     @abstractmethod
     def merge(self, df: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
-        """Deduplicate `df` per key (spec.latest_per_key) and MERGE it into the table, creating it if absent."""
+        """Deduplicate `df` per key (spec.latest_per_key) and MERGE it into the table, creating it if absent.
+
+        An empty batch into an absent table creates nothing; `create_if_absent` makes a table that readers
+        expect from the first run exist.
+        """
+
+    @abstractmethod
+    def create_if_absent(self, table_uri: str, schema: StructType, partition_by: Sequence[str] = ()) -> bool:
+        """Create an empty table of `schema` when there is none; True if it was created, False if it existed.
+
+        An existing table is left alone (no new version), so calling it on every run keeps re-runs idempotent.
+        """
 
     @abstractmethod
     def optimize(self, table_uri: str) -> dict[str, Any]: ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -18,7 +19,7 @@ import pyarrow.dataset as ds
 from deltalake import DeltaTable, convert_to_deltalake, write_deltalake
 from pyarrow import fs as pafs
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StructType
 
 from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, MergeSpec
@@ -150,6 +151,20 @@ class DeltaRsIO(DeltaIO):
             )
         finally:
             self._cleanup(staging)
+
+    def create_if_absent(self, table_uri: str, schema: StructType, partition_by: Sequence[str] = ()) -> bool:
+        if self.exists(table_uri):
+            return False
+        # Arrow types as Spark's Parquet writes them (timestamps in microseconds, UTC), so later merges of
+        # Spark-staged batches match the table's schema.
+        write_deltalake(
+            table_uri,
+            pa.Table.from_batches([], schema=to_arrow_schema(schema)),
+            partition_by=list(partition_by) or None,
+            mode="error",
+            storage_options=self.storage_options,
+        )
+        return True
 
     # -- maintenance --------------------------------------------------------------------------------------
     def optimize(self, table_uri: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -79,6 +80,13 @@ class DeltaSparkIO(DeltaIO):
             )
         finally:
             batch.unpersist()
+
+    def create_if_absent(self, table_uri: str, schema: StructType, partition_by: Sequence[str] = ()) -> bool:
+        if self.exists(table_uri):
+            return False
+        empty = self.spark.createDataFrame([], schema)
+        empty.write.format("delta").mode("errorifexists").partitionBy(*partition_by).save(table_uri)
+        return True
 
     def optimize(self, table_uri: str) -> dict[str, Any]:
         row = self._delta_table(table_uri).optimize().executeCompaction().collect()[0]

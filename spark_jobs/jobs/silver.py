@@ -109,6 +109,9 @@ def run(ctx: JobContext, options: SilverOptions) -> JobOutcome:
             lake.SILVER_MERCHANTS: wide.transform(T.silver_merchants),
         }
 
+    # A clean first batch quarantines nothing, and an empty merge creates no table: create it, so that a query
+    # of silver/quarantine answers "no rows" from the first run instead of "no such table".
+    ctx.delta.create_if_absent(ctx.table(lake.SILVER_QUARANTINE), schemas.SILVER_QUARANTINE)
     tables = [
         *_entity(ctx, "transactions", T.with_transaction_rejection, schemas.RAW_TRANSACTION, transactions),
         *_entity(

@@ -286,6 +286,19 @@ def test_trust_policies_name_services_and_limit_them_to_this_account() -> None:
 # --------------------------------------------------------------------------------- network and Redshift
 
 
+def test_availability_zones_are_pinned_by_zone_id() -> None:
+    # CKV_AWS_394 (checkov >= 3.3): only a zone-name or zone-id filter closes the set; `state` or an opt-in
+    # filter lets a zone AWS opens later into names[count.index] and move subnets. Mirrored here because the
+    # checkov the lock file can hold predates the check.
+    (zones,) = tf.data_sources("aws_availability_zones").values()
+    filters = {tf.attr(f, "name"): tf.attr(f, "values") for f in tf.nested(zones, "filter")}
+    assert filters.get("zone-id") == "${var.availability_zone_ids}"
+    for name, subnet in tf.resources("aws_subnet").items():
+        assert "availability_zone" not in subnet, f"{name} must be placed by zone ID"
+        assert tf.attr(subnet, "availability_zone_id") == "${var.availability_zone_ids[count.index]}", name
+        assert "availability_zone_ids" in tf.attr(subnet, "count"), name
+
+
 def test_redshift_subnets_have_no_route_out() -> None:
     assert not tf.resources("aws_nat_gateway"), "a NAT gateway bills ~32 USD/month while idle"
     private = tf.resources("aws_route_table")["private"]
@@ -327,7 +340,7 @@ def test_redshift_is_private_and_its_password_managed() -> None:
     (workgroup,) = tf.resources("aws_redshiftserverless_workgroup").values()
     assert tf.attr(workgroup, "publicly_accessible") is False
     assert tf.attr(workgroup, "enhanced_vpc_routing") is True
-    assert tf.resolve(tf.attr(tf.variables()["az_count"], "default")) >= 3
+    assert len(tf.resolve(tf.attr(tf.variables()["availability_zone_ids"], "default"))) >= 3
     (namespace,) = tf.resources("aws_redshiftserverless_namespace").values()
     assert "admin_user_password" not in namespace and "admin_user_password_wo" not in namespace
     assert tf.attr(namespace, "kms_key_id")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
+from spark_jobs import schemas
 from spark_jobs.main import run_jobs
 from tests.lake.landing_fixtures import PAN2, land, reward, transaction
 
@@ -184,3 +185,24 @@ def test_a_bad_record_landed_in_two_windows_is_quarantined_once_with_its_latest_
     row = quarantine.iloc[0]
     assert (row.reason, row.run_id) == ("wrong_type:amount", "day-1")
     assert "ingest_date=2025-06-02/" in row.source_file
+
+
+def test_a_clean_first_batch_leaves_an_empty_quarantine_with_its_schema(tmp_path):
+    land_day(
+        tmp_path / "landing",
+        0,
+        {"transactions": [transaction("t1", iso(0))], "rewards": [reward("r1", "t1", iso(0, 12))]},
+    )
+    counts = run(tmp_path, D0, D0 + DAY, "clean", jobs="silver")["silver"].table("silver/transactions")
+    assert counts.rejected == 0
+    table = DeltaTable(str(tmp_path / "lake/silver/quarantine"))
+    assert [f.name for f in table.schema().fields] == [f.name for f in schemas.SILVER_QUARANTINE.fields]
+    assert table.to_pandas().empty
+    created = table.version()
+    # A re-run adds no version; a later bad record merges into the table that is already there.
+    run(tmp_path, D0, D0 + DAY, "clean-again", jobs="silver")
+    assert DeltaTable(str(tmp_path / "lake/silver/quarantine")).version() == created
+    land_day(tmp_path / "landing", 1, {"transactions": [transaction("bad", iso(1), amount="abc")]})
+    run(tmp_path, D0 + DAY, D0 + 2 * DAY, "bad", jobs="silver")
+    quarantine = DeltaTable(str(tmp_path / "lake/silver/quarantine")).to_pandas()
+    assert quarantine["reason"].tolist() == ["wrong_type:amount"]

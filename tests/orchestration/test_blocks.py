@@ -10,7 +10,9 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+from prefect import get_client
 from prefect.blocks.system import Secret
+from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.filesystems import LocalFileSystem
 from pydantic import SecretStr, ValidationError
 from typer.testing import CliRunner
@@ -21,6 +23,7 @@ from blocks.warehouse import WarehouseConnection
 from cardlake.blocks_setup import BLOCK_TYPES, block_exists, register_blocks
 from cardlake.cli.blocks import app
 from cardlake.config import resolve_pan_key
+from cardlake.lake_writer import read_limit
 from cardlake.settings import LOCAL_DEMO_PAN_KEY, Settings
 from contracts import names
 
@@ -117,11 +120,16 @@ def test_register_creates_the_contract_documents_idempotently(prefect_harness: N
     settings = Settings(home=tmp_path / "home")
     pan_key_existed = pan_key(Settings(pan_token_key=None))[0] != LOCAL_DEMO_PAN_KEY
     existing = {name for name, cls in CONTRACT_DOCUMENTS.items() if _exists(cls, name)}
+    limit_existed = read_limit(names.LAKE_WRITER_LIMIT) is not None
 
     actions = register_blocks(settings=settings)
     try:
         for block_type in BLOCK_TYPES:
             assert actions[block_type.get_block_type_slug()] == "type registered"
+        if not limit_existed:
+            assert actions[names.LAKE_WRITER_LIMIT] == "created (limit 1)"
+            limit = read_limit(names.LAKE_WRITER_LIMIT)
+            assert limit is not None and (limit.limit, limit.active) == (1, True)
         for name in set(CONTRACT_DOCUMENTS) - existing:
             assert actions[name] == "created"
         if not existing:
@@ -141,7 +149,15 @@ def test_register_creates_the_contract_documents_idempotently(prefect_harness: N
         replaced = register_blocks(settings=settings, overwrite=True)
         assert {replaced[name] for name in CONTRACT_DOCUMENTS} == {"replaced"}
         assert replaced[names.PAN_TOKEN_KEY_BLOCK] == "kept"  # a new key would re-token every card: never overwritten
+        assert again[names.LAKE_WRITER_LIMIT] == "kept (limit 1)"
+        with get_client(sync_client=True) as client:
+            client.update_global_concurrency_limit(names.LAKE_WRITER_LIMIT, GlobalConcurrencyLimitUpdate(limit=3))
+        assert register_blocks(settings=settings)[names.LAKE_WRITER_LIMIT] == "kept (limit 3)"
+        assert register_blocks(settings=settings, overwrite=True)[names.LAKE_WRITER_LIMIT] == "replaced (limit 1)"
     finally:
+        if not limit_existed:
+            with get_client(sync_client=True) as client:
+                client.delete_global_concurrency_limit_by_name(names.LAKE_WRITER_LIMIT)
         for name in set(CONTRACT_DOCUMENTS) - existing:  # leave the shared harness as we found it
             CONTRACT_DOCUMENTS[name].delete(name)
 
