@@ -26,12 +26,20 @@ def rewards_df(spark, rows):
 
 
 def transactions_df(spark, rows):
+    """Silver transactions by column name (columns this test does not care about stay null)."""
+    names = schemas.SILVER_TRANSACTIONS.fieldNames()
     full = []
     for tid, minor in rows:
-        full.append((
-            tid, NOON, NOON.date(), "2025-06", "CARD_SETTLEMENT", minor, Decimal(minor) / 100, "GBP", True, False,
-            "d", "d", "grocery_pos", "5411", "tok", "1486", "ch", "a", "m", False, None, NOON, NOON, "h", "f", "r",
-        ))  # fmt: skip
+        row = {
+            "transaction_id": tid, "transaction_ts": NOON, "transaction_date": NOON.date(),
+            "transaction_month": "2025-06", "transaction_type": "CARD_SETTLEMENT", "statement_kind": "card_purchase",
+            "amount_minor": minor, "amount_gbp": Decimal(minor) / 100, "currency": "GBP", "is_debit": True,
+            "is_refund": False, "description": "d", "clean_description": "d", "category": "grocery_pos",
+            "mcc": "5411", "card_token": "tok", "card_last4": "1486", "cardholder_id": "ch", "address_id": "a",
+            "merchant_id": "m", "is_fraud": False, "created_at": NOON, "updated_at": NOON, "record_hash": "h",
+            "source_file": "f", "run_id": "r",
+        }  # fmt: skip
+        full.append(tuple(row.get(name) for name in names))
     return spark.createDataFrame(full, schemas.SILVER_TRANSACTIONS)
 
 
