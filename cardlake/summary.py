@@ -115,7 +115,8 @@ def markdown(summary: RunSummary) -> str:
         lines.append("| " + " | ".join(_number(row[c]) for c in STAGE_COLUMNS) + " |")
     cached = _cached_note(summary)
     lines += ["", cached] if cached else []
-    lines += ["", *[f"- {note}" for note in _notes(summary)]] if _notes(summary) else []
+    notes = _notes(summary)
+    lines += ["", *[f"- {note}" for note in notes]] if notes else []
     lines += ["", "## Fraud model", ""] + [f"- {k}: {v}" for k, v in _model_lines(summary.fraud_model)]
     lines += ["", "## Warehouse", ""] + [f"- {k}: {v}" for k, v in _warehouse_lines(summary.warehouse)]
     lines += [f"- top category: {c.category} (GBP {c.spend_gbp:,.2f})" for c in summary.warehouse.top_categories]
