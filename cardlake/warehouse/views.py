@@ -20,6 +20,7 @@ VIEWS: tuple[str, ...] = (
     "rpt_fraud_by_location_time",
     "rpt_open_fraud_alerts",
     "rpt_top_categories",
+    "rpt_data_freshness",
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import pytest
 from cardlake.warehouse import Warehouse
 from cardlake.warehouse.duckdb import DuckDBWarehouse
 from cardlake.warehouse.views import VIEWS, view_sql
-from tests.warehouse.star_data import MON, SAT, make_export
+from tests.warehouse.star_data import MON, SAT, T0, make_export
 
 
 @pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -97,6 +97,17 @@ def test_top_categories_rank_purchases_by_value(loaded: Warehouse) -> None:
         ("grocery_pos", 2, d("12.99"), 2),  # the fee is spend; the 5.50 refund and the top-up are not
     ]
     assert [r[3] for r in by_rank] == pytest.approx([220 / 232.99, 12.99 / 232.99])
+
+
+def test_data_freshness_gives_each_table_its_rows_and_newest_times(loaded: Warehouse) -> None:
+    rows = loaded.query("SELECT table_name, row_count, newest_event_at, newest_change_at FROM rpt_data_freshness")
+    by_table = {r[0]: r[1:] for r in rows}
+    assert set(by_table) == {"fact_transaction", "fact_reward", "fraud_alerts", "dim_customer", "dim_merchant"}
+    naive = T0.replace(tzinfo=None)
+    assert by_table["fact_transaction"] == (7, datetime(2025, 6, 7, 10, 15), naive)
+    assert by_table["fact_reward"] == (3, datetime(2025, 6, 7, 12, 15), datetime(2025, 6, 7, 12, 15))
+    assert by_table["fraud_alerts"] == (2, datetime(2025, 6, 7, 10, 15), datetime(2025, 6, 7, 10, 15))
+    assert by_table["dim_customer"] == (2, None, naive)
 
 
 def test_every_view_is_created(loaded: Warehouse) -> None:
