@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from blocks.warehouse import WarehouseConnection
 from cardlake.warehouse.base import Warehouse, is_transient_error, secret
-from cardlake.warehouse.export import ExportError, WarehouseError
+from cardlake.warehouse.export import ExportError, WarehouseBusy, WarehouseError
 from contracts.names import BI_ROLE
 
 __all__ = [
     "BI_ROLE",
     "ExportError",
     "Warehouse",
+    "WarehouseBusy",
     "WarehouseError",
     "get_warehouse",
     "is_transient_error",

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from cardlake.warehouse.base import Cursor, Warehouse
 from cardlake.warehouse.ddl import delete_insert_sql, duckdb_type, ident, staging_name
-from cardlake.warehouse.export import Export, ExportTable, WarehouseError, is_s3, open_uri
+from cardlake.warehouse.export import Export, ExportTable, WarehouseBusy, WarehouseError, is_s3, open_uri
 from contracts.tables import Table
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def _connect(path: Path, read_only: bool, lock_wait_s: float) -> duckdb.DuckDBPy
             holder = _LOCK_HOLDER.search(str(exc))
             who = f"process {holder.group(1)}" if holder else "another process"
             if time.monotonic() >= deadline:
-                raise WarehouseError(
+                raise WarehouseBusy(
                     f"the DuckDB warehouse {path} is held by {who}, which did not close it within {lock_wait_s:.0f} s:"
                     " close that program (readers should open the file read-only per query) and run again"
                 ) from None

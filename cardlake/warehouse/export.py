@@ -24,6 +24,10 @@ class WarehouseError(Exception):
     """A warehouse operation failed for a reason a user can act on (bad export, missing setting, bad data)."""
 
 
+class WarehouseBusy(WarehouseError):
+    """Another process holds the warehouse (a DuckDB file being loaded); a reader may show its last good data."""
+
+
 class ExportError(WarehouseError):
     """The export does not match the contract; nothing was loaded."""
 
