@@ -6,8 +6,9 @@ RUN_HISTORY_START ?= 2025-03-01
 RUN_START ?= 2025-06-01
 RUN_END ?= 2025-07-01
 RUN_CARDS ?= 300
+DASHBOARD_PORT ?= 8501
 
-.PHONY: run test setup check-java check lint format bench clean
+.PHONY: run test setup check-java check lint format bench clean dashboard
 
 check-java:
 	@scripts/check_java.sh
@@ -19,6 +20,10 @@ setup: check-java
 
 run: setup
 	@RUN_HISTORY_START=$(RUN_HISTORY_START) RUN_START=$(RUN_START) RUN_END=$(RUN_END) RUN_CARDS=$(RUN_CARDS) scripts/make_run.sh
+
+# The Streamlit dashboard over the warehouse that `make run` filled (read-only); Ctrl-C stops it.
+dashboard: setup
+	@$(VENV)/bin/cardlake dashboard --port $(DASHBOARD_PORT)
 
 test: setup
 	@scripts/make_test.sh

@@ -103,3 +103,38 @@ def alerts(
     except Exception as exc:
         fail(exc, settings)
     typer.echo(f"{result.new_alerts} new alert(s); {result.open_alerts} open")
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 to share it on the network)")] = "127.0.0.1",
+) -> None:
+    """Serve the dashboard over the warehouse's reporting views (read-only); Ctrl-C stops it."""
+    import subprocess
+    import sys
+
+    from cardlake.config import ConfigError, warehouse_connection
+
+    settings = settings_or_exit()
+    try:
+        warehouse_connection(settings)  # a missing block or a bad setting fails here, not in the browser
+        import streamlit  # noqa: F401
+    except ConfigError as problem:
+        fail(problem, settings)
+    except ImportError:
+        typer.secho("cardlake: the dashboard needs its extra: uv sync --extra dashboard", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    from cardlake.dashboard import APP
+
+    typer.echo(f"cardlake dashboard: open http://{host}:{port} (Ctrl-C stops it)")
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+               "--server.address", host, "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
+               "--theme.base", "light"]  # fmt: skip
+    server = subprocess.Popen(command)
+    try:
+        code = server.wait()
+    except KeyboardInterrupt:  # Ctrl-C reaches both; wait for Streamlit to stop cleanly
+        code = server.wait()
+    raise typer.Exit(0 if code in (0, -2) else code)
