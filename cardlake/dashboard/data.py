@@ -107,6 +107,11 @@ class WarehouseReader:
             self._held = get_warehouse(self.connection, read_only=True)
         return self._held.query_with_columns(sql, params or None)
 
+    def close(self) -> None:
+        """Close the held connection (PostgreSQL / Redshift); the next read opens a new one."""
+        with self._lock:
+            self._drop_held()
+
     def _drop_held(self) -> None:
         if self._held is not None:
             try:

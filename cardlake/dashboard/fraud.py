@@ -84,7 +84,9 @@ def alerts_feed() -> None:
     page = PageData(sources().reader)
     count = first_row(page.frame(q.open_alert_count(), ttl_s=1.0))
     alerts = page.frame(q.open_alerts(), ttl_s=1.0)
-    shown = alerts.drop(columns=["top_features", "model_version"], errors="ignore")
+    feed_columns = ["first_seen_at", "fraud_score", "amount_gbp", "merchant_name", "category", "city", "state",
+                    "card_last4", "transaction_ts", "transaction_id"]  # fmt: skip
+    shown = alerts[[c for c in feed_columns if c in alerts]]
     st.caption(f"{number(count.get('open_alerts'))} open alert(s); refreshed every {ALERTS_REFRESH_S:.0f} s.")
     page.notice(notice)
     if alerts.empty:

@@ -12,6 +12,7 @@ import pytest
 from blocks.warehouse import WarehouseConnection
 from cardlake.dashboard import queries as q
 from cardlake.dashboard.data import WarehouseReader
+from cardlake.warehouse import BI_ROLE
 from cardlake.warehouse.duckdb import DuckDBWarehouse
 from cardlake.warehouse.views import VIEWS
 from tests.dashboard.seed import seed_warehouse
@@ -50,15 +51,26 @@ def reader(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse
         seed_warehouse(tmp_path / "warehouse.duckdb", tmp_path / "exports")
         yield WarehouseReader(WarehouseConnection(kind="duckdb", duckdb_path=str(tmp_path / "warehouse.duckdb")))
         return
+    import psycopg
     from pydantic import SecretStr
 
     from cardlake.warehouse.postgres import PostgresWarehouse
 
-    dsn = request.getfixturevalue("pg_dsn")
+    dsn, server = request.getfixturevalue("pg_dsn"), request.getfixturevalue("pg_server")
     with PostgresWarehouse(dsn) as wh:
         wh.ensure_schema()
         wh.load_export(make_export(tmp_path / "exports", "run-1"))
-    yield WarehouseReader(WarehouseConnection(kind="postgres", dsn=SecretStr(dsn)))
+        dbname = wh.query("SELECT current_database()")[0][0]
+    # The dashboard logs in as Looker Studio does: a login that has only the read-only BI role.
+    login = f"dash_{dbname}"
+    with psycopg.connect(server.dsn(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {login} LOGIN PASSWORD 'dash-pw' IN ROLE {BI_ROLE}")
+    reader = WarehouseReader(WarehouseConnection(kind="postgres", dsn=SecretStr(server.dsn(dbname, login, "dash-pw"))))
+    yield reader
+    reader.close()
+    with psycopg.connect(server.dsn(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        admin.execute(f"DROP ROLE {login}")
 
 
 def test_every_query_runs_on_each_warehouse(reader: WarehouseReader) -> None:
