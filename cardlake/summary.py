@@ -171,7 +171,22 @@ def how_to_query(locations: Locations, bin_dir: Path | None = None) -> list[str]
         ]
     else:
         lines.append(f"Warehouse: {locations.warehouse}")
-    return lines
+    return lines + dashboard_lines(locations, bin_dir)
+
+
+def dashboard_lines(locations: Locations, bin_dir: Path | None = None, port: int = 8501) -> list[str]:
+    """How to open the dashboard on what this run loaded: `make dashboard` here, or the command from anywhere."""
+    cli = shlex.quote(str((bin_dir or Path(sys.executable).parent) / "cardlake"))
+    where = [f"CARDLAKE_LAKE_URI={shlex.quote(locations.lake)}"]
+    if locations.duckdb_file:
+        where.insert(0, f"CARDLAKE_DUCKDB_PATH={shlex.quote(locations.duckdb_file)}")
+    return [
+        "",
+        "Open the dashboard (spending and rewards, fraud with live alerts, pipeline health):",
+        "  make dashboard          # from the repository, or from anywhere:",
+        f"  {' '.join(where)} {cli} dashboard --port {port}",
+        f"  then browse http://127.0.0.1:{port}",
+    ]
 
 
 def print_summary(summary: RunSummary, console: Console | None = None) -> None:
