@@ -14,13 +14,18 @@ ALERTS_REFRESH_S = 3.0
 DAY_ORDER = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
-def _fraud_bars(frame: pd.DataFrame, x: str, title: str, sort: list[str] | str | None = None) -> alt.Chart:
-    base = alt.Chart(frame).encode(x=alt.X(f"{x}:O", sort=sort, title=None))
+def _fraud_bars(frame: pd.DataFrame, x: str, title: str, sort: list[str] | str | None = None) -> alt.LayerChart:
+    """Transactions as bars (left axis) and the fraud rate as a red line (right axis): fraud is rare, so on one
+    axis its bars would not show."""
+    frame = as_float(frame, "fraud_rate")
+    tooltip = [alt.Tooltip(x), alt.Tooltip("transactions"), alt.Tooltip("fraud_transactions"),
+               alt.Tooltip("fraud_rate:Q", format=".2%")]  # fmt: skip
+    base = alt.Chart(frame).encode(x=alt.X(f"{x}:O", sort=sort, title=None), tooltip=tooltip)
     bars = base.mark_bar(color="#9ecae1").encode(y=alt.Y("transactions:Q", title="transactions"))
-    fraud = base.mark_bar(color="#d62728").encode(
-        y=alt.Y("fraud_transactions:Q"), tooltip=[x, "transactions", "fraud_transactions", "fraud_rate"]
+    rate = base.mark_line(color="#d62728", point=alt.OverlayMarkDef(color="#d62728")).encode(
+        y=alt.Y("fraud_rate:Q", title="fraud rate", axis=alt.Axis(format="%", titleColor="#d62728"))
     )
-    return (bars + fraud).properties(title=title, height=260)
+    return alt.layer(bars, rate).resolve_scale(y="independent").properties(title=title, height=260)
 
 
 def render() -> None:
@@ -52,7 +57,9 @@ def render() -> None:
     cities = as_float(page.frame(*q.fraud_by(["city", "state"], chosen, mark, limit=15)), "fraud_rate")
     left, right = st.columns(2)
     if not by_state.empty:
-        left.altair_chart(_fraud_bars(by_state, "state", "By cardholder state (red: fraud)"), width="stretch")
+        left.altair_chart(
+            _fraud_bars(by_state, "state", "By cardholder state (bars: transactions; red: fraud rate)"), width="stretch"
+        )
     if not by_hour.empty:
         right.altair_chart(_fraud_bars(by_hour, "hour_of_day", "By hour of day (UTC)"), width="stretch")
     left, right = st.columns(2)
@@ -71,7 +78,7 @@ def render() -> None:
         )
         right.altair_chart(heat.properties(title="Fraud by day and hour", height=260), width="stretch")
     st.markdown("**Cities with the most fraud**")
-    st.dataframe(cities, hide_index=True, column_config={"fraud_rate": st.column_config.NumberColumn(format="%.2f")})
+    st.dataframe(cities, hide_index=True, column_config={"fraud_rate": st.column_config.NumberColumn(format="percent")})
     page.notice(notice)
     alerts_feed()
 

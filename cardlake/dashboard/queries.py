@@ -4,6 +4,7 @@ dialect shared by DuckDB, PostgreSQL and Redshift, with the reader's parameter m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,9 +127,10 @@ def freshness() -> str:
 
 
 def top_features(text: str | None) -> list[tuple[str, str]]:
-    """`amount_zscore=4.1; is_night; category=shopping_net` -> [(feature, value), ...], most important first."""
+    """`amount_gbp=1,305.51; is_night; category=shopping_net` -> [(feature, value), ...], most important first."""
     features = []
-    for part in (text or "").replace(",", ";").split(";"):
+    # Entries are separated by "; " (older rows: ","); a comma before three digits is a thousands separator.
+    for part in re.split(r";|,(?!\d{3})", text or ""):
         part = part.strip()
         if part:
             name, _, value = part.partition("=")

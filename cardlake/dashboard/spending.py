@@ -14,19 +14,31 @@ def _bar(frame: pd.DataFrame, x: str, y: str, title: str, sort: str | None = "-x
     if frame.empty:
         st.caption(f"{title}: no rows")
         return
+    tooltip = [x, alt.Tooltip(f"{y}:Q", format=",.2f")]
     if horizontal:
+        label = alt.Axis(labelLimit=220, labelOverlap=False)
         chart = (
             alt.Chart(frame)
             .mark_bar()
-            .encode(x=alt.X(f"{y}:Q", title="spend (GBP)"), y=alt.Y(f"{x}:N", sort=sort, title=None), tooltip=[x, y])
+            .encode(
+                x=alt.X(f"{y}:Q", title="spend (GBP)"),
+                y=alt.Y(f"{x}:N", sort=sort, title=None, axis=label),
+                tooltip=tooltip,
+            )
         )
+        height = max(120, 22 * len(frame))  # one readable label per bar
     else:
         chart = (
             alt.Chart(frame)
             .mark_bar()
-            .encode(x=alt.X(f"{x}:O", title=None), y=alt.Y(f"{y}:Q", title="spend (GBP)"), tooltip=[x, y])
+            .encode(
+                x=alt.X(f"{x}:O", title=None, axis=alt.Axis(labelAngle=0)),
+                y=alt.Y(f"{y}:Q", title="spend (GBP)"),
+                tooltip=tooltip,
+            )
         )
-    st.altair_chart(chart.properties(title=title, height=320), width="stretch")
+        height = 260
+    st.altair_chart(chart.properties(title=title, height=height), width="stretch", height=height + 70)
 
 
 def render() -> None:

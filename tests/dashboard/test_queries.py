@@ -97,8 +97,13 @@ def test_open_alerts_come_newest_first_with_their_features(reader: WarehouseRead
 
 
 def test_top_features_keep_the_models_order_and_values() -> None:
-    text = "amount_zscore=6.2; is_night; category=shopping_net"
-    assert q.top_features(text) == [("amount_zscore", "6.2"), ("is_night", ""), ("category", "shopping_net")]
+    text = "night_amount_48h_gbp=5,610.66; amount_gbp=305.51; is_night; category=shopping_net"
+    assert q.top_features(text) == [
+        ("night_amount_48h_gbp", "5,610.66"),  # format_number's thousands separator is not a separator of entries
+        ("amount_gbp", "305.51"),
+        ("is_night", ""),
+        ("category", "shopping_net"),
+    ]
     assert q.top_features(None) == []
 
 
