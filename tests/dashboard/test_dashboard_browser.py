@@ -112,7 +112,9 @@ def wait_until_idle(page) -> None:
 
 
 def metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    # The label exactly: "Spend (GBP)" must not find "Net spend (GBP)".
+    named = page.locator('[data-testid="stMetricLabel"]').get_by_text(label, exact=True)
+    box = page.locator('[data-testid="stMetric"]').filter(has=named)
     return str(box.locator('[data-testid="stMetricValue"]').inner_text()).strip()
 
 
