@@ -62,9 +62,10 @@ def land_day(root: Path, day: int, batch: dict[str, list]) -> None:
         land(root, entity, start, end, [records])
 
 
-def run(tmp: Path, start: datetime, end: datetime, run_id: str, jobs: str = "silver,gold") -> dict:
+def run(tmp: Path, start: datetime, end: datetime, run_id: str, jobs: str = "silver,gold", options: str = "{}") -> dict:
     args = ["--job", jobs, "--landing-uri", str(tmp / "landing"), "--lake-uri", str(tmp / "lake"),
-            "--window-start", start.isoformat(), "--window-end", end.isoformat(), "--run-id", run_id]  # fmt: skip
+            "--window-start", start.isoformat(), "--window-end", end.isoformat(), "--run-id", run_id,
+            "--options", options]  # fmt: skip
     return run_jobs(args)
 
 
@@ -217,10 +218,8 @@ def test_maintenance_compacts_daily_merges_and_vacuums_without_changing_a_row(tm
     files_before = {t: len(DeltaTable(str(lake / t)).file_uris()) for t in TABLES}
     assert files_before["silver/transactions"] > 1  # one file per daily merge in the month's partition
 
-    maintain = '{"maintain": {"retention_hours": 0}}'
-    result = run_jobs(["--job", "maintain", "--landing-uri", str(tmp_path / "landing"), "--lake-uri", str(lake),
-                       "--window-start", iso(0), "--window-end", iso(3), "--run-id", "maintain-1",
-                       "--options", maintain])["maintain"]  # fmt: skip
+    result = run(tmp_path, D0, D0 + 3 * DAY, "maintain-1", "maintain", '{"maintain": {"retention_hours": 0}}')
+    result = result["maintain"]
 
     assert snapshot(lake) == before  # the same rows, only fewer files
     done = {m.table: m for m in result.maintenance}
@@ -235,7 +234,6 @@ def test_maintenance_compacts_daily_merges_and_vacuums_without_changing_a_row(tm
     parquet_on_disk = [p for p in (lake / "silver/transactions").rglob("*.parquet") if "_delta_log" not in p.parts]
     assert len(parquet_on_disk) == 1 and transactions.files_vacuumed > 0
 
-    again = run_jobs(["--job", "maintain", "--landing-uri", str(tmp_path / "landing"), "--lake-uri", str(lake),
-                      "--window-start", iso(0), "--window-end", iso(3), "--run-id", "maintain-2"])["maintain"]  # fmt: skip
+    again = run(tmp_path, D0, D0 + 3 * DAY, "maintain-2", "maintain")["maintain"]
     assert all(m.files_compacted == 0 for m in again.maintenance if m.table in TABLES)  # nothing left to compact
     assert snapshot(lake) == before
