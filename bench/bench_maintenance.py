@@ -1,13 +1,15 @@
 """The small-files cost of daily merges, and what the `maintain` job (compaction, checkpoint, vacuum) wins back.
 
-    .venv/bin/python bench/bench_maintenance.py [--days 120] [--rows-per-day 2000] [--update-share 0.02]
+    .venv/bin/python bench/bench_maintenance.py [--days 90] [--rows-per-day 2000] [--update-shares 0 0.02]
         [--rounds 3] [--workdir DIR]
 
 1. Merges `--days` daily batches into one Delta table with silver transactions' merge specification (key
    `transaction_id`, partitions by `transaction_month`, newest `updated_at` wins) through the lake's own
-   delta-rs engine, as the daily runs do: each batch is a day of new rows plus `--update-share` of earlier rows
-   changing state (rewards being decided), so merges also rewrite old files.
-2. Measures the table as the daily runs leave it: data files, bytes, log versions; a full scan and a one-month
+   delta-rs engine, as the daily runs do: each batch is a day of new rows plus a share of earlier rows changing
+   state. One scenario per `--update-shares` value: 0 is insert-only (transactions arrive once), 0.02 has earlier
+   rows changing every day (rewards being decided 45 days later), so merges also rewrite old partitions' files.
+2. Measures the table as the daily runs leave it: data files, bytes (live and on storage, where replaced files
+   stay until a vacuum), log versions; a full scan and a one-month
    scan in Spark (count and sum), and the next daily merge (each on a fresh copy of the table); medians of
    `--rounds`.
 3. Runs the maintain job's steps on it (`DeltaIO.compact` with checkpoint, `DeltaIO.vacuum` at retention 0 so the
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -96,6 +99,7 @@ def median_of(rounds: int, action: Callable[[], Any]) -> float:
 
 def measure(spark: SparkSession, delta: DeltaIO, uri: str, args: argparse.Namespace, next_day: int) -> dict[str, Any]:
     files = delta.data_files(uri)
+    on_storage = [p for p in Path(uri).rglob("*.parquet") if "_delta_log" not in p.parts]
     month = (FIRST_DAY + timedelta(days=args.days // 2)).strftime("%Y-%m")
 
     def full_scan() -> None:
@@ -116,6 +120,8 @@ def measure(spark: SparkSession, delta: DeltaIO, uri: str, args: argparse.Namesp
     return {
         "data_files": files.count,
         "data_mb": round(files.bytes / 1e6, 2),
+        "files_on_storage": len(on_storage),
+        "mb_on_storage": round(sum(p.stat().st_size for p in on_storage) / 1e6, 2),
         "log_versions": (delta.version(uri) or 0) + 1,
         "full_scan_s": median_of(args.rounds, full_scan),
         "month_scan_s": median_of(args.rounds, month_scan),
@@ -123,49 +129,62 @@ def measure(spark: SparkSession, delta: DeltaIO, uri: str, args: argparse.Namesp
     }
 
 
+def scenario(spark: SparkSession, delta: DeltaIO, args: argparse.Namespace, update_share: float) -> dict[str, Any]:
+    uri = str(args.workdir / f"transactions-{update_share:g}")
+    scenario_args = argparse.Namespace(**{**vars(args), "update_share": update_share})
+    clock = time.perf_counter()
+    for day in range(args.days):
+        delta.merge(daily_batch(spark, day, args.rows_per_day, update_share), uri, SPEC)
+    build_s = round(time.perf_counter() - clock, 1)
+    rows = delta.read(spark, uri).count()
+
+    before = measure(spark, delta, uri, scenario_args, args.days)
+    compact_s = timed(lambda: delta.compact(uri))
+    clock = time.perf_counter()
+    vacuumed = delta.vacuum(uri, retention_hours=0)
+    vacuum_s = round(time.perf_counter() - clock, 3)
+    after = measure(spark, delta, uri, scenario_args, args.days)
+    assert delta.read(spark, uri).count() == rows, "maintenance changed the row count"
+    ratio_keys = (
+        "data_files",
+        "files_on_storage",
+        "mb_on_storage",
+        "full_scan_s",
+        "month_scan_s",
+        "next_daily_merge_s",
+    )
+    return {
+        "update_share": update_share,
+        "rows": rows,
+        "build_s": build_s,
+        "before": before,
+        "maintenance": {"compact_s": compact_s, "vacuum_s": vacuum_s, "files_vacuumed": vacuumed},
+        "after": after,
+        "before_over_after": {k: round(before[k] / after[k], 2) if after[k] else None for k in ratio_keys},
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--rows-per-day", type=int, default=2000)
-    parser.add_argument("--update-share", type=float, default=0.02)
+    parser.add_argument("--update-shares", type=float, nargs="+", default=[0.0, 0.02])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "cardlake-bench-maintenance")
     args = parser.parse_args(argv)
 
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
-    uri = str(args.workdir / "transactions")
     spark = get_spark("bench-maintenance")
     delta = get_delta_io("delta-rs", spark)
-
-    clock = time.perf_counter()
-    for day in range(args.days):
-        delta.merge(daily_batch(spark, day, args.rows_per_day, args.update_share), uri, SPEC)
-    build_s = round(time.perf_counter() - clock, 1)
-    rows = delta.read(spark, uri).count()
-
-    before = measure(spark, delta, uri, args, args.days)
-    compact_s = timed(lambda: delta.compact(uri))
-    vacuum_s = timed(lambda: delta.vacuum(uri, retention_hours=0))
-    after = measure(spark, delta, uri, args, args.days)
-    assert delta.read(spark, uri).count() == rows, "maintenance changed the row count"
-
     report = {
         "command": "python bench/bench_maintenance.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "days": args.days,
         "rows_per_day": args.rows_per_day,
-        "update_share": args.update_share,
-        "rows": rows,
-        "build_s": build_s,
-        "before": before,
-        "maintenance": {"compact_s": compact_s, "vacuum_s": vacuum_s},
-        "after": after,
-        "ratios": {
-            key: round(before[key] / after[key], 2) if after[key] else None
-            for key in ("data_files", "full_scan_s", "month_scan_s", "next_daily_merge_s")
-        },
+        "rounds": args.rounds,
+        "scenarios": [scenario(spark, delta, args, share) for share in args.update_shares],
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
