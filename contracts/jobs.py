@@ -21,9 +21,11 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from contracts.landing import DEFAULT_SOURCE, Window, iso, parse_iso
 
-JobName = Literal["silver", "gold", "features", "score", "star", "export"]
-# The batch chain, in the order every run executes it.
-JOBS: tuple[JobName, ...] = get_args(JobName)
+JobName = Literal["silver", "gold", "features", "score", "star", "export", "maintain"]
+# Every job a request may name (the order of `JobOptions`' fields).
+JOB_NAMES: tuple[JobName, ...] = get_args(JobName)
+# The batch chain, in the order every run executes it; `maintain` runs on its own schedule, never in the chain.
+JOBS: tuple[JobName, ...] = ("silver", "gold", "features", "score", "star", "export")
 DeltaEngine = Literal["delta-rs", "delta-spark"]
 DELTA_ENGINES: tuple[DeltaEngine, ...] = get_args(DeltaEngine)
 ScoreSelection = Literal["changed", "window"]
@@ -86,6 +88,21 @@ class ExportOptions:
 
 
 @dataclass(frozen=True)
+class MaintainOptions:
+    """Compaction and clean-up of every lake table (the `maintenance` deployment's job)."""
+
+    # Files no longer in a table's log are deleted once older than this. Below Delta's own default of 7 days a
+    # reader still planning on an older version (a long EMR job, a Looker extract) can lose its files.
+    retention_hours: float = 168.0
+    compact: bool = True
+    vacuum: bool = True
+
+    def __post_init__(self) -> None:
+        if self.retention_hours < 0:
+            raise JobOptionsError(f"maintain.retention_hours must not be negative, got {self.retention_hours}")
+
+
+@dataclass(frozen=True)
 class JobOptions:
     """The options of every job of a request; each field is named after its job."""
 
@@ -95,6 +112,7 @@ class JobOptions:
     score: ScoreOptions = field(default_factory=ScoreOptions)
     star: StarOptions = field(default_factory=StarOptions)
     export: ExportOptions = field(default_factory=ExportOptions)
+    maintain: MaintainOptions = field(default_factory=MaintainOptions)
 
     def for_job(self, job: JobName) -> Any:
         return getattr(self, job)
@@ -102,7 +120,7 @@ class JobOptions:
     def to_json(self) -> str:
         """Only the options that differ from their defaults, so the argument list stays short and readable."""
         changed: dict[str, dict[str, Any]] = {}
-        for job in JOBS:
+        for job in JOB_NAMES:
             options = self.for_job(job)
             default = type(options)()
             values = {
@@ -119,9 +137,10 @@ class JobOptions:
         """Strict: an unknown job or option, or a value of the wrong type, raises JobOptionsError."""
         if not isinstance(mapping, dict):
             raise JobOptionsError(f"job options must be an object keyed by job name, got {type(mapping).__name__}")
-        unknown_jobs = sorted(set(mapping) - set(JOBS))
+        unknown_jobs = sorted(set(mapping) - set(JOB_NAMES))
         if unknown_jobs:
-            raise JobOptionsError(f"options for unknown job(s) {', '.join(unknown_jobs)}; jobs: {', '.join(JOBS)}")
+            known = ", ".join(JOB_NAMES)
+            raise JobOptionsError(f"options for unknown job(s) {', '.join(unknown_jobs)}; jobs: {known}")
         values = {job: _options_of(job, _OPTION_CLASSES[job], raw) for job, raw in mapping.items()}
         return cls(**values)
 
@@ -141,6 +160,7 @@ _OPTION_CLASSES: dict[str, type] = {
     "score": ScoreOptions,
     "star": StarOptions,
     "export": ExportOptions,
+    "maintain": MaintainOptions,
 }
 
 
@@ -196,9 +216,9 @@ def _jsonable(value: Any) -> Any:
 def check_jobs(jobs: tuple[str, ...]) -> tuple[JobName, ...]:
     if not jobs:
         raise ValueError("a job request needs at least one job")
-    unknown = [job for job in jobs if job not in JOBS]
+    unknown = [job for job in jobs if job not in JOB_NAMES]
     if unknown:
-        raise ValueError(f"unknown job(s) {', '.join(unknown)}; choose from {', '.join(JOBS)}")
+        raise ValueError(f"unknown job(s) {', '.join(unknown)}; choose from {', '.join(JOB_NAMES)}")
     return jobs  # type: ignore[return-value]
 
 
@@ -245,7 +265,7 @@ class JobRequest:
     def from_argv(cls, argv: list[str]) -> tuple[JobRequest, str | None]:
         """(request, PAN key secret id); a bad argument exits with argparse's usage message."""
         parser = argparse.ArgumentParser(prog="spark_jobs/main.py", description="Run cardlake's Spark jobs.")
-        parser.add_argument("--job", required=True, help=f"comma-separated, run in order; any of {', '.join(JOBS)}")
+        parser.add_argument("--job", required=True, help=f"comma-separated, in order; any of {', '.join(JOB_NAMES)}")
         parser.add_argument("--landing-uri", required=True)
         parser.add_argument("--lake-uri", required=True)
         parser.add_argument("--window-start", required=True, type=parse_iso)

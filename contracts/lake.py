@@ -40,6 +40,23 @@ GOLD_TRANSACTION_FEATURES = LakeTable(GOLD, "transaction_features")
 GOLD_TRANSACTION_SCORES = LakeTable(GOLD, "transaction_scores")
 GOLD_FRAUD_ALERTS = LakeTable(GOLD, "fraud_alerts")
 
+# Every table above; with the gold copies of the star tables (`gold_star_table`) that is the whole lake.
+NAMED_TABLES: tuple[LakeTable, ...] = (
+    SILVER_TRANSACTIONS,
+    SILVER_REWARDS,
+    SILVER_CARDHOLDERS,
+    SILVER_ADDRESSES,
+    SILVER_MERCHANTS,
+    SILVER_CARDS,
+    SILVER_PLU_RATES,
+    SILVER_QUARANTINE,
+    SILVER_RUN_METRICS,
+    GOLD_REWARD_TRANSACTIONS,
+    GOLD_TRANSACTION_FEATURES,
+    GOLD_TRANSACTION_SCORES,
+    GOLD_FRAUD_ALERTS,
+)
+
 
 def gold_star_table(name: str) -> LakeTable:
     """The gold copy of a star-schema table of `contracts.tables` (e.g. `gold/fact_transaction`)."""

@@ -38,6 +38,20 @@ class TableCounts:
         return self.read == self.accepted + self.rejected
 
 
+@dataclass(frozen=True)
+class TableMaintenance:
+    """What maintenance did to one Delta table: its data files before and after, and what was deleted."""
+
+    table: str
+    files_before: int
+    files_after: int
+    files_compacted: int = 0  # small files rewritten into fewer large ones (still on storage until vacuumed)
+    files_written: int = 0
+    files_vacuumed: int = 0  # unreferenced files older than the retention, deleted from storage
+    bytes_before: int = 0
+    bytes_after: int = 0
+
+
 def counts_by_table(tables: Iterable[TableCounts]) -> dict[str, TableCounts]:
     return {t.table: t for t in tables}
 
@@ -51,6 +65,7 @@ class JobOutcome:
     notes: tuple[str, ...] = ()  # sentences for the report, e.g. why a job was skipped
     export_manifest_uri: str | None = None  # set by the export job: where the warehouse load starts
     model_version: str | None = None  # set by the score job: the model that scored this run
+    maintenance: tuple[TableMaintenance, ...] = ()  # set by the maintain job, one entry per table it found
 
     def table(self, name: str) -> TableCounts:
         """The counts of table `name`; zeros if the job did not touch it."""
@@ -83,6 +98,7 @@ class JobResult(JobOutcome):
         values = {k: v for k, v in body.items() if k in known}
         values["tables"] = tuple(TableCounts(**t) for t in body.get("tables", ()))
         values["notes"] = tuple(body.get("notes", ()))
+        values["maintenance"] = tuple(TableMaintenance(**m) for m in body.get("maintenance", ()))
         return cls(**values)
 
 

@@ -55,18 +55,26 @@ def score_options(config: PipelineConfig) -> ScoreOptions:
     )
 
 
-def spark_request(config: PipelineConfig, window: Window, jobs: tuple[JobName, ...] = JOBS) -> JobRequest:
+def lake_request(
+    config: PipelineConfig, window: Window, jobs: tuple[JobName, ...], run_id: str, options: JobOptions
+) -> JobRequest:
+    """A request against this configuration's landing zone, lake and Delta engine."""
     settings = config.settings
     return JobRequest(
         jobs=jobs,
         landing_uri=get_landing_zone(config).uri_of("").rstrip("/"),
         lake_uri=settings.lake_root,
         window=window,
-        run_id=window.label,  # deterministic: a re-run of a window re-processes the rows its first attempt stamped
+        run_id=run_id,
         delta_engine=settings.delta_engine,
         source=settings.source_name,
-        options=JobOptions(score=score_options(config)),
+        options=options,
     )
+
+
+def spark_request(config: PipelineConfig, window: Window, jobs: tuple[JobName, ...] = JOBS) -> JobRequest:
+    # run_id is deterministic: a re-run of a window re-processes the rows its first attempt stamped.
+    return lake_request(config, window, jobs, window.label, JobOptions(score=score_options(config)))
 
 
 @task(

@@ -91,6 +91,27 @@ def backfill(
 
 
 @app.command()
+def maintain(
+    retention_hours: Annotated[
+        float, typer.Option(min=0, help="Delete unreferenced files older than this (Delta's default: 168)")
+    ] = 168.0,
+    compact: Annotated[bool, typer.Option(help="Rewrite small files into larger ones")] = True,
+    vacuum: Annotated[bool, typer.Option(help="Delete files no recent table version needs")] = True,
+) -> None:
+    """Delta maintenance of every lake table: compaction, checkpoint and vacuum (what the weekly deployment runs)."""
+    settings = settings_or_exit()
+    try:
+        from flows.maintenance import maintenance
+
+        result = maintenance(retention_hours=retention_hours, compact=compact, vacuum=vacuum)
+    except Exception as exc:
+        fail(exc, settings)
+    from cardlake.maintenance_report import print_maintenance
+
+    print_maintenance(result)
+
+
+@app.command()
 def alerts(
     minutes: Annotated[int, typer.Option(min=1, help="Look back this many minutes")] = 60,
 ) -> None:

@@ -120,6 +120,20 @@ class MergeResult:
         return self.inserted + self.updated
 
 
+@dataclass(frozen=True)
+class DataFiles:
+    """The data files of a table's current version."""
+
+    count: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Compaction:
+    files_removed: int
+    files_added: int
+
+
 class DeltaIO(ABC):
     """Read and write Delta tables; Spark always does the compute, the engine does the table protocol."""
 
@@ -147,11 +161,17 @@ class DeltaIO(ABC):
         An existing table is left alone (no new version), so calling it on every run keeps re-runs idempotent.
         """
 
+    # -- maintenance (the `maintain` job) -----------------------------------------------------------------
     @abstractmethod
-    def optimize(self, table_uri: str) -> dict[str, Any]: ...
+    def data_files(self, table_uri: str) -> DataFiles: ...
 
     @abstractmethod
-    def vacuum(self, table_uri: str, retention_hours: int = 168) -> list[str]: ...
+    def compact(self, table_uri: str) -> Compaction:
+        """Rewrite small files into fewer large ones (OPTIMIZE); rows and their values are unchanged."""
+
+    @abstractmethod
+    def vacuum(self, table_uri: str, retention_hours: int) -> int:
+        """Delete files no version younger than `retention_hours` refers to; returns how many were deleted."""
 
     @abstractmethod
     def version(self, table_uri: str) -> int | None: ...

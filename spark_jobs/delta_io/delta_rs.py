@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute
 import pyarrow.dataset as ds
 from deltalake import DeltaTable, convert_to_deltalake, write_deltalake
 from pyarrow import fs as pafs
@@ -22,7 +23,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from pyspark.sql.types import StructType
 
-from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, MergeSpec
+from spark_jobs.delta_io.base import (
+    Compaction,
+    DataFiles,
+    DeltaIO,
+    DuplicateKeysError,
+    MergeResult,
+    MergeSpec,
+)
 
 # Reader features that make "the active files" differ from the table's rows.
 _UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
@@ -167,11 +175,25 @@ class DeltaRsIO(DeltaIO):
         return True
 
     # -- maintenance --------------------------------------------------------------------------------------
-    def optimize(self, table_uri: str) -> dict[str, Any]:
-        return dict(self._table(table_uri).optimize.compact())
+    def data_files(self, table_uri: str) -> DataFiles:
+        sizes = pa.table(self._table(table_uri).get_add_actions(flatten=True)).column("size_bytes")
+        return DataFiles(len(sizes), int(pa.compute.sum(sizes).as_py() or 0))
 
-    def vacuum(self, table_uri: str, retention_hours: int = 168) -> list[str]:
-        return list(self._table(table_uri).vacuum(retention_hours=retention_hours, dry_run=False))
+    def compact(self, table_uri: str) -> Compaction:
+        table = self._table(table_uri)
+        metrics = table.optimize.compact()
+        # A checkpoint too: each daily merge adds a log entry, and a reader replays every entry since the last one.
+        table.create_checkpoint()
+        return Compaction(int(metrics.get("numFilesRemoved", 0)), int(metrics.get("numFilesAdded", 0)))
+
+    def vacuum(self, table_uri: str, retention_hours: int) -> int:
+        deleted = self._table(table_uri).vacuum(
+            retention_hours=retention_hours,
+            dry_run=False,
+            # delta-rs refuses less than the table's 7-day default unless told; the caller chose the retention.
+            enforce_retention_duration=False,
+        )
+        return len(deleted)
 
     def version(self, table_uri: str) -> int | None:
         return self._table(table_uri).version() if self.exists(table_uri) else None

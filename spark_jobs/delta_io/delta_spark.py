@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
-from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, MergeSpec, distinct_partition_values
+from spark_jobs.delta_io.base import (
+    Compaction,
+    DataFiles,
+    DeltaIO,
+    DuplicateKeysError,
+    MergeResult,
+    MergeSpec,
+    distinct_partition_values,
+)
 
 
 def delta_spark_available(spark: SparkSession) -> bool:
@@ -88,13 +95,27 @@ class DeltaSparkIO(DeltaIO):
         empty.write.format("delta").mode("errorifexists").partitionBy(*partition_by).save(table_uri)
         return True
 
-    def optimize(self, table_uri: str) -> dict[str, Any]:
-        row = self._delta_table(table_uri).optimize().executeCompaction().collect()[0]
-        return row.asDict(recursive=True)
+    def data_files(self, table_uri: str) -> DataFiles:
+        detail = self._delta_table(table_uri).detail().collect()[0]
+        return DataFiles(int(detail["numFiles"] or 0), int(detail["sizeInBytes"] or 0))
 
-    def vacuum(self, table_uri: str, retention_hours: int = 168) -> list[str]:
-        self._delta_table(table_uri).vacuum(retention_hours)
-        return []
+    def compact(self, table_uri: str) -> Compaction:
+        metrics = self._delta_table(table_uri).optimize().executeCompaction().collect()[0]["metrics"]
+        return Compaction(int(metrics["numFilesRemoved"]), int(metrics["numFilesAdded"]))
+
+    def vacuum(self, table_uri: str, retention_hours: int) -> int:
+        # Delta refuses less than its 7-day default unless this check is off; the caller chose the retention.
+        check = "spark.databricks.delta.retentionDurationCheck.enabled"
+        before = str(self.spark.conf.get(check, "true"))
+        self.spark.conf.set(check, "false")
+        try:
+            self._delta_table(table_uri).vacuum(float(retention_hours))
+        finally:
+            self.spark.conf.set(check, before)
+        # Delta logs each VACUUM as a START and an END commit; the END one counts what was deleted.
+        history = self._delta_table(table_uri).history(1).collect()
+        metrics = (history[0]["operationMetrics"] or {}) if history else {}
+        return int(metrics.get("numDeletedFiles", 0))
 
     def version(self, table_uri: str) -> int | None:
         if not self.exists(table_uri):

@@ -51,8 +51,8 @@ def test_prefect_yaml_names_the_contract_pools_and_keeps_docker_out_of_the_local
     spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
     model = PrefectYamlModel.model_validate(spec)  # the schema `prefect deploy` reads the file with
     scheduled = {d.name: len(d.schedules or []) for d in model.deployments}
-    assert scheduled == {"pipeline-local": 1, "alerts-local": 1, "backfill-local": 0} | {
-        "pipeline-ecs": 1, "alerts-ecs": 1, "backfill-ecs": 0
+    assert scheduled == {"pipeline-local": 1, "alerts-local": 1, "backfill-local": 0, "maintenance-local": 1} | {
+        "pipeline-ecs": 1, "alerts-ecs": 1, "backfill-ecs": 0, "maintenance-ecs": 1
     }  # fmt: skip
     for d in spec["deployments"]:
         for schedule in d["schedules"]:
@@ -62,9 +62,11 @@ def test_prefect_yaml_names_the_contract_pools_and_keeps_docker_out_of_the_local
         "pipeline-local": "cardlake-local",
         "alerts-local": "cardlake-local",
         "backfill-local": "cardlake-local",
+        "maintenance-local": "cardlake-local",
         "pipeline-ecs": "cardlake-ecs",
         "alerts-ecs": "cardlake-ecs",
         "backfill-ecs": "cardlake-ecs",
+        "maintenance-ecs": "cardlake-ecs",
     }
     project_steps = str([spec.get("build"), spec.get("push"), spec.get("pull")])
     assert "prefect_docker" not in project_steps  # local deployments inherit these

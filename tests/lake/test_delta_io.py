@@ -148,3 +148,20 @@ def test_a_first_write_is_a_delta_table_with_every_row_and_an_empty_batch_create
     empty = str(tmp_path / "empty")
     assert delta.merge(spark.createDataFrame([], SCHEMA), empty, spec).source_rows == 0
     assert not delta.exists(empty) and not (tmp_path / "empty").exists()
+
+
+def test_compaction_keeps_every_row_in_fewer_files_and_vacuum_deletes_the_replaced_ones(spark, delta, tmp_path):
+    uri = str(tmp_path / "t")
+    for day, value in enumerate(("a", "b", "c", "d"), start=1):  # four daily merges: four small files
+        delta.merge(rows(spark, (value, "2025-06", value, datetime(2025, 6, day, tzinfo=UTC), "h")), uri, SPEC)
+    delta.merge(rows(spark, ("e", "2025-07", "e", T1, "h")), uri, SPEC)
+    before, content_before = delta.data_files(uri), content(spark, delta, uri)
+    assert before.count == 5
+
+    compaction = delta.compact(uri)
+    assert (compaction.files_removed, compaction.files_added) == (4, 1)  # July's single file is left alone
+    assert delta.data_files(uri).count == 2
+    assert content(spark, delta, uri) == content_before
+    assert delta.vacuum(uri, retention_hours=0) == 4
+    assert len([p for p in (tmp_path / "t").rglob("*.parquet") if "_delta_log" not in p.parts]) == 2
+    assert delta.compact(uri).files_removed == 0  # nothing small is left

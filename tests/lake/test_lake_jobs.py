@@ -62,9 +62,10 @@ def land_day(root: Path, day: int, batch: dict[str, list]) -> None:
         land(root, entity, start, end, [records])
 
 
-def run(tmp: Path, start: datetime, end: datetime, run_id: str, jobs: str = "silver,gold") -> dict:
+def run(tmp: Path, start: datetime, end: datetime, run_id: str, jobs: str = "silver,gold", options: str = "{}") -> dict:
     args = ["--job", jobs, "--landing-uri", str(tmp / "landing"), "--lake-uri", str(tmp / "lake"),
-            "--window-start", start.isoformat(), "--window-end", end.isoformat(), "--run-id", run_id]  # fmt: skip
+            "--window-start", start.isoformat(), "--window-end", end.isoformat(), "--run-id", run_id,
+            "--options", options]  # fmt: skip
     return run_jobs(args)
 
 
@@ -206,3 +207,33 @@ def test_a_clean_first_batch_leaves_an_empty_quarantine_with_its_schema(tmp_path
     run(tmp_path, D0 + DAY, D0 + 2 * DAY, "bad", jobs="silver")
     quarantine = DeltaTable(str(tmp_path / "lake/silver/quarantine")).to_pandas()
     assert quarantine["reason"].tolist() == ["wrong_type:amount"]
+
+
+def test_maintenance_compacts_daily_merges_and_vacuums_without_changing_a_row(tmp_path):
+    for day, batch in daily_batches():
+        land_day(tmp_path / "landing", day, batch)
+        run(tmp_path, D0 + day * DAY, D0 + (day + 1) * DAY, f"day-{day}")
+    lake = tmp_path / "lake"
+    before = snapshot(lake)
+    files_before = {t: len(DeltaTable(str(lake / t)).file_uris()) for t in TABLES}
+    assert files_before["silver/transactions"] > 1  # one file per daily merge in the month's partition
+
+    result = run(tmp_path, D0, D0 + 3 * DAY, "maintain-1", "maintain", '{"maintain": {"retention_hours": 0}}')
+    result = result["maintain"]
+
+    assert snapshot(lake) == before  # the same rows, only fewer files
+    done = {m.table: m for m in result.maintenance}
+    assert set(TABLES) <= set(done)
+    for table in TABLES:
+        files_after = len(DeltaTable(str(lake / table)).file_uris())
+        assert done[table].files_before == files_before[table]
+        assert done[table].files_after == files_after <= files_before[table]
+    transactions = done["silver/transactions"]
+    assert transactions.files_after == 1 and transactions.files_compacted == files_before["silver/transactions"]
+    # Retention 0: the replaced files are deleted from storage, so the folder holds only the live file.
+    parquet_on_disk = [p for p in (lake / "silver/transactions").rglob("*.parquet") if "_delta_log" not in p.parts]
+    assert len(parquet_on_disk) == 1 and transactions.files_vacuumed > 0
+
+    again = run(tmp_path, D0, D0 + 3 * DAY, "maintain-2", "maintain")["maintain"]
+    assert all(m.files_compacted == 0 for m in again.maintenance if m.table in TABLES)  # nothing left to compact
+    assert snapshot(lake) == before
