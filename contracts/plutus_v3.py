@@ -13,6 +13,7 @@ text). Records in = accepted + quarantined.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -67,8 +68,17 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+_LANDING_TIME = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ")
+
+
 def _time(value: Any) -> str:
     """An ISO-8601 time (any offset, fractions allowed) as the landing's UTC `YYYY-MM-DDTHH:MM:SSZ`."""
+    if isinstance(value, str) and len(value) == 20 and _LANDING_TIME.fullmatch(value):
+        try:  # already in the landing's form (the simulator's, most real records): only check the day exists
+            datetime(int(value[:4]), int(value[5:7]), int(value[8:10]))
+            return value
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO-8601 time") from None
     if not isinstance(value, str) or not value.strip():
         raise ValueError("missing" if value in (None, "") else f"{value!r} is not an ISO-8601 time")
     text = value.strip()
