@@ -14,7 +14,7 @@ from typing import Any
 
 from cardapi.config import SimulatorConfig
 from cardapi.faults import MALFORMED_PREFIX
-from cardapi.jsonfmt import loads, parse_iso
+from cardapi.jsonfmt import dumps, loads, parse_iso
 from cardapi.source import ENTITIES, Simulator, build_simulator
 from contracts.plutus_v3 import reward_to_landing, statement_to_landing
 
@@ -65,3 +65,11 @@ def landing_records(
     adapt = LANDING_ADAPTERS[ENTITY_ALIASES.get(entity, entity)]
     for record in records(config, entity, start, end):
         yield adapt(record)
+
+
+def landing_raw_records(
+    config: SimulatorConfig, entity: str, start: datetime | date | str, end: datetime | date | str
+) -> Iterator[bytes]:
+    """`landing_records`, serialised: the bytes of each record in a landed page's `data` array."""
+    for record in landing_records(config, entity, start, end):
+        yield dumps(record)
