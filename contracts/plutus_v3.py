@@ -71,14 +71,26 @@ def _text(value: Any) -> str | None:
 _LANDING_TIME = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ")
 
 
+_DAYS_SEEN: set[str] = set()  # valid YYYY-MM-DD prefixes met so far (a page holds a few days)
+
+
+def _day_exists(day: str) -> bool:
+    try:
+        datetime(int(day[:4]), int(day[5:7]), int(day[8:10]))
+    except ValueError:
+        return False
+    if len(_DAYS_SEEN) < 100_000:
+        _DAYS_SEEN.add(day)
+    return True
+
+
 def _time(value: Any) -> str:
     """An ISO-8601 time (any offset, fractions allowed) as the landing's UTC `YYYY-MM-DDTHH:MM:SSZ`."""
     if isinstance(value, str) and len(value) == 20 and _LANDING_TIME.fullmatch(value):
-        try:  # already in the landing's form (the simulator's, most real records): only check the day exists
-            datetime(int(value[:4]), int(value[5:7]), int(value[8:10]))
+        # already in the landing's form (the simulator's, most real records): only check that the day exists
+        if value[:10] in _DAYS_SEEN or _day_exists(value[:10]):
             return value
-        except ValueError:
-            raise ValueError(f"{value!r} is not an ISO-8601 time") from None
+        raise ValueError(f"{value!r} is not an ISO-8601 time")
     if not isinstance(value, str) or not value.strip():
         raise ValueError("missing" if value in (None, "") else f"{value!r} is not an ISO-8601 time")
     text = value.strip()
@@ -99,8 +111,18 @@ def _decimal(value: Any) -> Decimal:
     return number
 
 
+_MAJOR = re.compile(r"(-?)([0-9]{1,15})\.([0-9]{2})")
+_WHOLE = re.compile(r"[0-9]{1,18}")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
+
+
 def major_to_minor(value: Any) -> int:
     """Major units (`"49.97"`, 49.97, -12) -> minor units (4997); a fraction of a minor unit is refused."""
+    if type(value) is str and (parts := _MAJOR.fullmatch(value)):  # the API's usual form: exact, no Decimal
+        minor = int(parts[2]) * 100 + int(parts[3])
+        return -minor if parts[1] else minor
+    if type(value) is int:
+        return value * 100
     try:
         number = _decimal(value) * _CENT
     except InvalidOperation:
@@ -118,6 +140,8 @@ def minor_to_major(value: int) -> str:
 
 
 def _plu(value: Any) -> float:
+    if type(value) is str and _PLAIN_NUMBER.fullmatch(value):
+        return float(value)  # a decimal string: float() rounds it exactly as float(Decimal(...)) does
     try:
         return float(_decimal(value))
     except InvalidOperation:
@@ -132,6 +156,10 @@ def _plu_text(value: Any) -> str:
 def _rate(value: Any) -> float | None:
     if value is None or value == "":
         return None
+    if type(value) is float or type(value) is int:
+        return float(value)
+    if type(value) is str and _PLAIN_NUMBER.fullmatch(value):
+        return float(value)
     try:
         return float(_decimal(value))
     except InvalidOperation:
@@ -139,6 +167,10 @@ def _rate(value: Any) -> float | None:
 
 
 def _optional_minor(value: Any) -> int | None:
+    if type(value) is int:
+        return value
+    if type(value) is str and _WHOLE.fullmatch(value):
+        return int(value)
     return None if value is None or value == "" else minor_units(value, "fiatAmountRewarded")
 
 
@@ -166,10 +198,68 @@ def _status(record: Record) -> str:
     return text
 
 
+def _landing_time_or_none(value: Any) -> str | None:
+    """`value` when it already is a valid landing time, else None (the careful path then decides)."""
+    landing_form = type(value) is str and len(value) == 20 and _LANDING_TIME.fullmatch(value)
+    if landing_form and (value[:10] in _DAYS_SEEN or _day_exists(value[:10])):
+        return value
+    return None
+
+
+def _fast_reward(record: Record) -> Record | None:
+    """The usual well-formed v3 reward in one pass, or None to take the careful path (same result)."""
+    get = record.get
+    rid, ticker, amount, fiat = get("id"), get("ticker"), get("amount"), get("fiatAmountRewarded")
+    status, rate, kind = get("status"), get("rewardRate"), get("type")
+    created = _landing_time_or_none(get("createdAt"))
+    updated = _landing_time_or_none(get("updatedAt"))
+    if (
+        type(rid) is not str
+        or not rid.strip()
+        or ticker != "PLU"
+        or type(amount) is not str
+        or not _PLAIN_NUMBER.fullmatch(amount)
+        or not (fiat is None or type(fiat) is int)
+        or status not in REWARD_STATUSES
+        or not (rate is None or type(rate) is float or type(rate) is int)
+        or not (kind is None or type(kind) is str)
+        or created is None
+        or updated is None
+    ):
+        return None
+    reference_type, reference_id = _text(get("referenceType")), _text(get("referenceId"))
+    transaction_id = _text(get("transactionOriginalId"))
+    if transaction_id is None and reference_type in TRANSACTION_REFERENCE_TYPES:
+        transaction_id = reference_id
+    return {
+        "id": rid,
+        "ticker": "PLU",
+        "amount": float(amount),
+        "fiatAmountRewarded": fiat,
+        "fiatCurrency": _currency(get("fiatCurrency") or get("currency")),
+        "status": status,
+        "type": kind or None,
+        "rewardRate": None if rate is None else float(rate),
+        "transactionOriginalId": transaction_id,
+        "referenceType": reference_type,
+        "referenceId": reference_id,
+        "parentRewardId": reference_id if reference_type in PARTIAL_REFERENCE_TYPES else None,
+        "merchantName": _text(get("transactionDescription") or get("merchantName")),
+        "mcc": _text(get("mcc")),
+        "createdAt": created,
+        "updatedAt": updated,
+    }
+
+
 def reward_to_landing(record: Any) -> Any:
     """A `GET /v3/rewards/list` record -> the landing reward record (anything but an object passes as is)."""
     if not isinstance(record, dict):
         return record
+    return _fast_reward(record) or _reward_to_landing(record)
+
+
+def _reward_to_landing(record: Record) -> Record:
+    """The careful path: every field on its own, failures kept for silver (module docstring)."""
     errors = _Errors()
     reference_type = _text(record.get("referenceType"))
     reference_id = _text(record.get("referenceId"))
@@ -247,6 +337,53 @@ def statement_to_landing(record: Any) -> Any:
     """
     if not isinstance(record, dict):
         return record
+    return _fast_statement(record) or _statement_to_landing(record)
+
+
+def _fast_statement(record: Record) -> Record | None:
+    """The usual well-formed v3 statement row in one pass, or None to take the careful path (same result)."""
+    get = record.get
+    rid, amount, is_debit, raw_type = get("id"), get("amount"), get("isDebit"), get("type")
+    date = _landing_time_or_none(get("date"))
+    created = _landing_time_or_none(get("createdAt") or get("date"))
+    updated = _landing_time_or_none(get("updatedAt") or get("createdAt") or get("date"))
+    parts = _MAJOR.fullmatch(amount) if type(amount) is str else None
+    if (
+        type(rid) is not str
+        or not rid.strip()
+        or parts is None
+        or parts[1]  # signed rows take the careful path (statement_direction)
+        or type(is_debit) is not bool
+        or type(raw_type) is not str
+        or not raw_type
+        or date is None
+        or created is None
+        or updated is None
+    ):
+        return None
+    return {
+        "id": rid,
+        "date": date,
+        "type": CARD_TYPE_CODES.get(raw_type, raw_type),
+        "amount": int(parts[2]) * 100 + int(parts[3]),
+        "currency": _currency(get("currency")),
+        "isDebit": is_debit,
+        "description": _text(get("transactionDescription") or get("description")),
+        "cleanDescription": _text(get("cleanDescription")),
+        "mcc": _text(get("mcc")),
+        "category": _text(get("category")),
+        "card": get("card"),
+        "cardholder": get("cardholder"),
+        "merchant": get("merchant"),
+        "isFraud": get("isFraud"),
+        "originalTransactionId": _text(get("originalTransactionId")),
+        "createdAt": created,
+        "updatedAt": updated,
+    }
+
+
+def _statement_to_landing(record: Record) -> Record:
+    """The careful path: every field on its own, failures kept for silver (module docstring)."""
     errors = _Errors()
     raw_amount = record.get("amount")
     minor = errors.take(major_to_minor, raw_amount, "amount")
@@ -337,6 +474,9 @@ WINDOW_FIELDS: dict[Entity, str] = {"transactions": "updatedAt", "rewards": "upd
 def window_time(entity: Entity, record: Any) -> str | None:
     """The landing record's window time (`WINDOW_FIELDS`) as UTC ISO text, or None when it has no readable one."""
     value = record.get(WINDOW_FIELDS[entity]) if isinstance(record, dict) else None
+    landing = _landing_time_or_none(value)
+    if landing is not None:
+        return landing
     if not isinstance(value, str):
         return None
     try:
