@@ -73,18 +73,27 @@ def _replay(folder: str, queue: mp.Queue, stop: mp.Event) -> None:
 
 
 def _record(url: str, page_size: int, folder: str) -> None:
-    from cardlake.source.client import CardApiClient
+    """Record the v3 page bodies as the API serves them (pages land adapted, so not `Page.body`)."""
+    from cardlake.source.client import ENDPOINTS, CardApiClient
+    from contracts.landing import iso
 
     with CardApiClient(_credentials(url)) as client:
-        for page in client.iter_pages("transactions", *WINDOW, page_size):
-            Path(folder, f"{page.number}.json").write_bytes(page.body)
+        number = 1
+        while True:
+            params = {"from": iso(WINDOW[0]), "to": iso(WINDOW[1]), "limit": page_size, "page": number}
+            body, parsed = client._send("GET", ENDPOINTS["transactions"], params=params)
+            Path(folder, f"{number}.json").write_bytes(body)
+            if len(parsed["data"]) < page_size:
+                return
+            number += 1
 
 
 def _credentials(url: str):
-    from cardlake.source.credentials import ApiCredentials
     from pydantic import SecretStr
 
-    return ApiCredentials(
+    from blocks.credentials import CardApiCredentials
+
+    return CardApiCredentials(
         base_url=url,
         client_id="cardlake-local",
         email="demo@cardlake.local",

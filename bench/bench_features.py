@@ -36,7 +36,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from cardapi.config import SimulatorConfig
-from cardapi.expected import raw_records
+from cardapi.expected import landing_raw_records
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.fraud.evaluation import at_threshold
@@ -64,7 +64,7 @@ def add_months(d: date, months: int) -> date:
 def silver_from_records(spark: SparkSession, config: SimulatorConfig, start: date, end: date) -> dict[str, DataFrame]:
     """Contract records -> silver DataFrames, through the lake's own silver transforms (no HTTP, no landing)."""
     pages, batch = [], []
-    for body in raw_records(config, "transactions", start - timedelta(days=2), end + timedelta(days=120)):
+    for body in landing_raw_records(config, "transactions", start - timedelta(days=2), end + timedelta(days=120)):
         batch.append(body.decode())
         if len(batch) == PAGE:
             pages.append((f"bench-{len(pages):05d}", '{"data": [' + ",".join(batch) + "]}"))

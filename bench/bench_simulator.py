@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from cardapi.auth import totp_now  # noqa: E402
 from cardapi.jsonfmt import loads  # noqa: E402
 
-PATHS = {"transactions": "/transactions", "rewards": "/v3/rewards", "plu_rates": "/rates/plu"}
+PATHS = {"transactions": "/v3/statement/list", "rewards": "/v3/rewards/list", "plu_rates": "/rates/plu"}
 
 
 def free_port() -> int:
@@ -75,7 +75,7 @@ class Client:
             response = self.session.get(f"{self.url}{path}", params=params, headers=headers, timeout=120)
             if response.status_code != 401:
                 break
-            body = {"clientId": "cardlake-local", "refreshToken": self.refresh_token}
+            body = {"client_id": "cardlake-local", "refresh_token": self.refresh_token}
             self.token = self.session.post(f"{self.url}/auth/refresh-token", json=body, timeout=10).json()["id_token"]
         response.raise_for_status()
         return response

@@ -1,6 +1,6 @@
 """A landing zone of the simulator's records for the lake benchmark, built without HTTP (docs/contracts.md §2).
 
-Pages are the exact bytes the API would serve (`cardapi.expected.raw_records` inside the server's page
+Pages are the records the extraction would land (`cardapi.expected.landing_raw_records` inside the page
 envelope), 5,000 records each, gzip level 3 as the extractor stores them, one manifest per month window. The
 last day of the range is landed as its own one-day window, so it can be run as a daily batch.
 """
@@ -76,7 +76,7 @@ def _config(spec: LandingSpec) -> Any:  # cardapi is imported lazily, in the wor
 
 def _land_window(args: tuple[str, LandingSpec, str, datetime, datetime]) -> tuple[str, str, int, int]:
     """Write one window's pages, then its manifest (last, as the extractor does)."""
-    from cardapi.expected import raw_records
+    from cardapi.expected import landing_raw_records
 
     root, spec, entity, start, end = args
     window = window_name(start, end)
@@ -96,7 +96,7 @@ def _land_window(args: tuple[str, LandingSpec, str, datetime, datetime]) -> tupl
         )
 
     batch: list[bytes] = []
-    for body in raw_records(_config(spec), entity, start, end):
+    for body in landing_raw_records(_config(spec), entity, start, end):
         batch.append(body)
         if len(batch) == PAGE_SIZE:
             flush(batch)

@@ -77,7 +77,7 @@ def create_app(config: SimulatorConfig) -> FastAPI:
     @app.post(REFRESH_PATH, response_model=RefreshResponse, responses={401: {"model": ErrorResponse}})
     def refresh(body: RefreshRequest) -> RefreshResponse:
         try:
-            id_token = tokens.refresh(body.clientId, body.refreshToken)
+            id_token = tokens.refresh(body.client_id, body.refresh_token)
         except AuthError as exc:
             raise HTTPException(401, str(exc)) from exc
         return RefreshResponse(id_token=id_token, expires_in=tokens.ttl_seconds)
@@ -129,7 +129,7 @@ def create_app(config: SimulatorConfig) -> FastAPI:
     async def transactions(
         request: Request, limit: Limit = 500, page: Page = 1, start: From = None, end: To = None
     ) -> Response:
-        """The statement: card settlements and refunds, windowed on updatedAt, ordered by (updatedAt, id)."""
+        """The statement (v3 records), windowed on updatedAt, ordered by (updatedAt, id)."""
         return await serve_page("transactions", request, limit, page, start, end)
 
     @app.get(
@@ -140,7 +140,7 @@ def create_app(config: SimulatorConfig) -> FastAPI:
     async def rewards(
         request: Request, limit: Limit = 500, page: Page = 1, start: From = None, end: To = None
     ) -> Response:
-        """Rewards in their latest state as of the window end, windowed on updatedAt."""
+        """Rewards (v3 records) in their latest state as of the window end, windowed on updatedAt."""
         return await serve_page("rewards", request, limit, page, start, end)
 
     @app.get(

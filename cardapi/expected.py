@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Any
 
 from cardapi.config import SimulatorConfig
 from cardapi.faults import MALFORMED_PREFIX
-from cardapi.jsonfmt import loads, parse_iso
+from cardapi.jsonfmt import dumps, loads, parse_iso
 from cardapi.source import ENTITIES, Simulator, build_simulator
+from contracts.plutus_v3 import reward_to_landing, statement_to_landing
 
+LANDING_ADAPTERS = {"transactions": statement_to_landing, "rewards": reward_to_landing, "plu_rates": lambda r: r}
 ENTITY_ALIASES = {"transactions": "transactions", "rewards": "rewards", "plu_rates": "plu_rates", "rates": "plu_rates"}
 
 
@@ -53,3 +56,20 @@ def records(
 
 def is_malformed(record: dict) -> bool:
     return str(record.get("id", "")).startswith(MALFORMED_PREFIX)
+
+
+def landing_records(
+    config: SimulatorConfig, entity: str, start: datetime | date | str, end: datetime | date | str
+) -> Iterator[Any]:
+    """The records as the extraction lands them: `records` through the v3 adapter (contracts.plutus_v3)."""
+    adapt = LANDING_ADAPTERS[ENTITY_ALIASES.get(entity, entity)]
+    for record in records(config, entity, start, end):
+        yield adapt(record)
+
+
+def landing_raw_records(
+    config: SimulatorConfig, entity: str, start: datetime | date | str, end: datetime | date | str
+) -> Iterator[bytes]:
+    """`landing_records`, serialised: the bytes of each record in a landed page's `data` array."""
+    for record in landing_records(config, entity, start, end):
+        yield dumps(record)

@@ -75,7 +75,7 @@ def _damage(record: dict, entity: str, kind: int) -> dict:
         damages = [
             lambda r: r.pop("amount", None),
             lambda r: r.update(amount="abc"),
-            lambda r: r.update(amount=-abs(int(r["amount"]))),
+            lambda r: r.update(amount="-" + str(r["amount"]).lstrip("-"), isDebit=False),
             lambda r: r.update(amount=10**13),
             lambda r: r.update(currency="XYZ"),
             lambda r: r.update(date="2025-13-45T99:99:99Z"),
@@ -85,7 +85,7 @@ def _damage(record: dict, entity: str, kind: int) -> dict:
     elif entity == "rewards":
         damages = [
             lambda r: r.update(amount="abc"),
-            lambda r: r.update(fiatAmountRewarded=-abs(int(r["fiatAmountRewarded"]))),
+            lambda r: r.update(fiatAmountRewarded=-abs(int(r["fiatAmountRewarded"] or 100))),
             lambda r: r.update(fiatAmountRewarded=10**13),
             lambda r: r.update(fiatCurrency="XYZ"),
             lambda r: r.update(createdAt="not-a-date"),

@@ -20,10 +20,13 @@ import numpy as np
 from cardapi.jsonfmt import DAY, HOUR, dumps, iso
 from cardapi.ledger import Ledger
 from cardapi.rates import PluRates
+from cardapi.universe import stable_hex
 
 NEVER = 2**62
 APPROVAL_DELAY = 45 * DAY
 REJECT_SHARE = 0.015
+PARTIAL_SHARE = 0.02  # rebates followed by a partial reward (referenceType fiat_partial) for part of the amount
+PARTIAL_DELAY = 3 * HOUR
 
 
 class Item(NamedTuple):
@@ -90,7 +93,13 @@ class TransactionFeed:
 
 
 class RewardFeed:
-    """One rebate per settled card transaction, plus perks and boosts; pending, then approved or rejected."""
+    """One rebate per settled card transaction, some partial rewards, perks and bonuses (v3 reward records).
+
+    Each reward is pending at creation and approved (or rejected) 45 days later. Rebates reference their card
+    transaction (`referenceType` contis_transactions); a partial reward (`fiat_partial`) references its parent
+    reward, not the transaction; perks are rate-0 rewards whose `referenceType` is perk_<n>_reward; a bonus
+    (`REBATE_BONUS`, `manual`) carries no fiat value.
+    """
 
     name = "rewards"
 
@@ -115,6 +124,7 @@ class RewardFeed:
     def _build(self, day: int) -> list[Item]:
         lag = self.ledger.reward_lag_days
         back = APPROVAL_DELAY // DAY
+        # (a partial reward follows its parent by PARTIAL_DELAY, still within the ledger's reward lag)
         origins = [*range(day - back - lag, day - back + 1), *range(day - lag, day + 1)]
         items = [it for g in origins for it in self._events.get(g, self._day_events).get(day, ())]
         items.sort(key=lambda it: (it.t, it.id))
@@ -127,6 +137,7 @@ class RewardFeed:
         delays = np.clip(rng.lognormal(np.log(30 * HOUR), 0.8, len(txns)), 2 * HOUR, 5 * DAY).astype(np.int64)
         rejects = (rng.random(len(txns)) < REJECT_SHARE).tolist()
         ids = rng.bytes(12 * len(txns)).hex()
+        partials = (rng.random(len(txns)) < PARTIAL_SHARE).tolist()
         out: dict[int, list[Item]] = {}
         price_at = self.rates.price_at
         for i, (t, delay) in enumerate(zip(txns, delays.tolist(), strict=True)):
@@ -134,18 +145,35 @@ class RewardFeed:
             plu = round(t.amount / 100 * t.rate / 100 / price_at(created), 8)
             final = "rejected" if (t.fraud or t.refunded or rejects[i]) else "approved"
             rid = f"rw_{ids[24 * i : 24 * i + 24]}"
-            _add_states(out, rid, plu, t.amount, "DAILY_REBATE_DISTRIBUTION", t.rate, t.id, created, final)
+            rate = repr(t.rate)
+            merchant, mcc = _json_str(t.merchant_name or None), _json_str(t.mcc)
+            refs = (_json_str(t.id), '"contis_transactions"', _json_str(t.id), merchant, mcc)
+            _add_states(out, rid, plu, str(t.amount), "DAILY_REBATE_DISTRIBUTION", rate, refs, created, final)
+            if partials[i]:
+                # a second, partial reward for part of the same payment: it points at the first reward
+                part = t.amount // 2
+                p_created = created + PARTIAL_DELAY
+                p_plu = round(part / 100 * t.rate / 100 / price_at(p_created), 8)
+                p_refs = ("null", '"fiat_partial"', _json_str(rid), merchant, mcc)
+                pid = f"rw_{stable_hex(self.ledger.seed, 'partial', rid, size=12)}"
+                _add_states(out, pid, p_plu, str(part), "DAILY_REBATE_DISTRIBUTION", rate, p_refs, p_created, final)
         for extra in self.ledger.extras(g):
             plu = round(extra.fiat / 100 / price_at(extra.created), 8)
-            _add_states(out, extra.id, plu, extra.fiat, extra.type, None, None, extra.created, "approved")
+            fiat = str(extra.fiat) if extra.fiat_shown else "null"
+            # perks are rate 0 (the value is the reward); a bonus has neither a rate nor a fiat value
+            rate = "0.0" if extra.reference_type.startswith("perk_") else "null"
+            refs = ("null", _json_str(extra.reference_type), "null", "null", "null")
+            _add_states(out, extra.id, plu, fiat, extra.type, rate, refs, extra.created, "approved")
         return out
 
 
 # Rewards are flat records of numbers and plain ids: formatting them directly is several times faster than
-# building a dict and serialising it, and this runs for every reward state.
+# building a dict and serialising it, and this runs for every reward state. The shape is the v3 reward record
+# (`GET /v3/rewards/list`, contracts.plutus_v3): the PLU amount as text with eight decimals.
 _REWARD = (
-    '{"id":%s,"ticker":"PLU","amount":%r,"fiatAmountRewarded":%d,"fiatCurrency":"GBP","status":"%s",'
-    '"type":"%s","rewardRate":%s,"transactionOriginalId":%s,"createdAt":"%s","updatedAt":"%s"}'
+    '{"id":%s,"ticker":"PLU","amount":"%.8f","fiatAmountRewarded":%s,"fiatCurrency":"GBP","status":"%s",'
+    '"type":"%s","rewardRate":%s,"transactionOriginalId":%s,"referenceType":%s,"referenceId":%s,'
+    '"transactionDescription":%s,"mcc":%s,"createdAt":"%s","updatedAt":"%s"}'
 )
 _PLAIN = frozenset(string.ascii_letters + string.digits + "_-")
 
@@ -160,18 +188,22 @@ def _add_states(
     out: dict[int, list[Item]],
     rid: str,
     plu: float,
-    fiat: int,
+    fiat: str,
     kind: str,
-    rate: float | None,
-    transaction_id: str | None,
+    rate: str,
+    refs: tuple[str, str, str, str, str],
     created: int,
     final: str,
 ) -> None:
-    """Append the pending state (served until the decision) and the final state 45 days later."""
+    """Append the pending state (served until the decision) and the final state 45 days later.
+
+    `fiat`, `rate` and `refs` (transactionOriginalId, referenceType, referenceId, transactionDescription, mcc)
+    are JSON text already.
+    """
     decided = created + APPROVAL_DELAY
     created_iso = iso(created)
     head = (_json_str(rid), plu, fiat)
-    tail = (kind, "null" if rate is None else repr(rate), _json_str(transaction_id), created_iso)
+    tail = (kind, rate, *refs, created_iso)
     pending = (_REWARD % (*head, "pending", *tail, created_iso)).encode()
     final_body = (_REWARD % (*head, final, *tail, iso(decided))).encode()
     out.setdefault(created // DAY, []).append(Item(created, rid, decided, pending))

@@ -25,6 +25,7 @@ from cardapi.reference import (
     FRAUD_HOUR_WEIGHTS,
     FRAUD_SHARE,
     LEGIT_HOUR_WEIGHTS,
+    MCC,
     MEAN_EPISODE_SIZE,
     MONTH_WEIGHTS,
     REFUND_CATEGORIES,
@@ -35,14 +36,17 @@ from cardapi.reference import (
 from cardapi.universe import Universe, build_universe, stable_hex
 
 REFUND_MAX_DAYS = 20
+PERK_KINDS = 6  # perks are numbered: referenceType perk_1_reward .. perk_6_reward
 REFUND_CATEGORY_INDEX = [CATEGORIES.index(c) for c in sorted(REFUND_CATEGORIES)]
 POSTING_MAX_SECONDS = 70 * HOUR
 
 
-# The statement record, formatted directly (merchant and card parts pre-serialised): several times faster than
-# a dict through a JSON encoder, and it runs for every generated transaction. Ids are hex, times fixed-format.
+# The v3 statement record (`GET /v3/statement/list`, contracts.plutus_v3), formatted directly (merchant and card
+# parts pre-serialised): several times faster than a dict through a JSON encoder, and it runs for every generated
+# transaction. Ids are hex, times fixed-format, the amount major units as text ("49.97") as the real API sends it.
 _TXN = (
-    '{"id":"%s","date":"%s","type":"%s","amount":%d,"currency":"GBP","isDebit":%s,%s,%s,"merchant":%s,'
+    '{"id":"%s","date":"%s","type":"%s","amount":"%d.%02d","currency":"GBP","isDebit":%s,"status":null,'
+    '"totalPluAmount":null,%s,%s,"merchant":%s,'
     '"lat":%r,"long":%r},"isFraud":%s,"originalTransactionId":%s,"createdAt":"%s","updatedAt":"%s"}'
 )
 
@@ -58,6 +62,8 @@ class Txn(NamedTuple):
     refunded: bool  # a later refund references this transaction
     card: str  # card key (for perks/boosts and tests)
     body: bytes
+    merchant_name: str = ""  # the merchant as the statement names it: the reward's transactionDescription
+    mcc: str | None = None
 
 
 @dataclass
@@ -74,12 +80,14 @@ class LedgerDay:
 
 
 class Extra(NamedTuple):
-    """A reward with no card transaction behind it (perk or boost)."""
+    """A reward with no card transaction behind it: a perk (`referenceType` perk_<n>_reward) or a bonus."""
 
     id: str
     created: int
     type: str
-    fiat: int
+    fiat: int  # the value rewarded, minor units (the PLU amount follows from it)
+    reference_type: str
+    fiat_shown: bool  # whether the record carries the value (a bonus's fiatAmountRewarded is null)
 
 
 class Ledger(Protocol):
@@ -261,7 +269,7 @@ class SyntheticLedger:
             tid,
             iso(ts),
             "CARD_REFUND" if refund_of else "CARD_SETTLEMENT",
-            amount,
+            *divmod(amount, 100),
             "false" if refund_of else "true",
             merchant[0],
             u.card_json[card],
@@ -274,12 +282,26 @@ class SyntheticLedger:
             posted,
         )
         rate = u.card_rate_list[card]
-        return Txn(tid, ts, updated, amount, rate, refund_of is not None, fraud, refunded, str(card), body.encode())
+        m = u.merchants[pool[int(pick * len(pool))]]
+        return Txn(
+            tid,
+            ts,
+            updated,
+            amount,
+            rate,
+            refund_of is not None,
+            fraud,
+            refunded,
+            str(card),
+            body.encode(),
+            m.name,
+            MCC[CATEGORIES[m.category]],
+        )
 
     # ---- rewards without a transaction ---------------------------------------------------------------
 
     def extras(self, g: int) -> list[Extra]:
-        """Perk rewards (monthly, on the card's perk day) and occasional boosts created on day g."""
+        """Perk rewards (monthly, on the card's perk day; rate 0) and occasional bonuses created on day g."""
         if not self.first_day <= g < self.end_day:
             return []
         u = self.universe
@@ -292,12 +314,15 @@ class SyntheticLedger:
                 Extra(
                     f"rw_{stable_hex(self.seed, 'perk', card, g, size=12)}",
                     created,
-                    "PERK_REWARD",
+                    "DAILY_REBATE_DISTRIBUTION",
                     int(u.card_perk_value[card]),
+                    f"perk_{1 + int(card) % PERK_KINDS}_reward",
+                    True,
                 )
             )
         for card in np.flatnonzero(rng.random(u.n_cards) < 0.001):
             created = g * DAY + int(rng.integers(0, DAY))
             value = int(BOOST_VALUES[int(rng.integers(0, len(BOOST_VALUES)))])
-            out.append(Extra(f"rw_{stable_hex(self.seed, 'boost', card, g, size=12)}", created, "BOOST_REWARD", value))
+            rid = f"rw_{stable_hex(self.seed, 'boost', card, g, size=12)}"
+            out.append(Extra(rid, created, "REBATE_BONUS", value, "manual", False))
         return out

@@ -22,8 +22,10 @@ class LoginResponse(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    clientId: str
-    refreshToken: str
+    """The real API's body (public clients send these names; docs/source-api.md)."""
+
+    client_id: str
+    refresh_token: str
 
 
 class RefreshResponse(BaseModel):
@@ -71,7 +73,9 @@ class Merchant(BaseModel):
 
 
 class Transaction(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"description": "A statement line; amount in minor units"})
+    model_config = ConfigDict(
+        json_schema_extra={"description": "A `GET /v3/statement/list` record; amount in major units, as text"}
+    )
 
     id: str
     date: str = Field(description="Transaction time, UTC ISO-8601 with Z")
@@ -79,13 +83,15 @@ class Transaction(BaseModel):
         description="CARD_SETTLEMENT, CARD_REFUND, or a statement type such as DEPOSIT_FUNDS_RECEIVED, "
         "LOAD_PLUTUS_CARD_FROM_*, PAYIN, PAYOUT, fees (kinds: contracts.records.statement_kind)"
     )
-    amount: int = Field(description="Positive, minor units (pence/cents); direction is isDebit")
+    amount: str = Field(description='Major units as text ("49.97"); positive when isDebit is set, else signed')
     currency: Literal["GBP", "EUR"]
-    isDebit: bool
-    description: str
-    cleanDescription: str
-    mcc: str
-    category: str
+    isDebit: bool | None
+    status: str | None = Field(description="Part of the real shape; the simulator serves null")
+    totalPluAmount: str | None = Field(description="PLU earned; the simulator serves null (PLU is in the rewards)")
+    transactionDescription: str | None
+    cleanDescription: str | None
+    mcc: str | None
+    category: str | None = Field(description="Issuer extension (Sparkov category)")
     card: Card | None = Field(description="Issuer extension (Sparkov fields); null on a personal statement")
     cardholder: Cardholder | None
     merchant: Merchant | None
@@ -96,17 +102,26 @@ class Transaction(BaseModel):
 
 
 class Reward(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"description": "A `GET /v3/rewards/list` record"})
+
     id: str
-    ticker: Literal["PLU"]
-    amount: float = Field(description="PLU")
+    ticker: Literal["PLU", "PLUS"]
+    amount: str = Field(description="PLU, as text with eight decimals")
     fiatAmountRewarded: int | None = Field(
-        description="Minor units: transaction amount (rebates) or perk value; null for a REBATE_BONUS"
+        description="Minor units: transaction amount (rebates, partials) or perk value; null for a bonus"
     )
-    fiatCurrency: Literal["GBP", "EUR"]
+    fiatCurrency: Literal["GBP", "EUR"] | None
     status: Literal["pending", "approved", "rejected"]
-    type: Literal["DAILY_REBATE_DISTRIBUTION", "REBATE_BONUS", "BOOST_REWARD", "PERK_REWARD"]
-    rewardRate: float | None = Field(description="Percent for rebates, null for perks and boosts")
-    transactionOriginalId: str | None
+    type: Literal["DAILY_REBATE_DISTRIBUTION", "REBATE_BONUS"]
+    rewardRate: float | None = Field(description="Percent for rebates and partials, 0 for perks, null for bonuses")
+    transactionOriginalId: str | None = Field(description="The statement transaction, for rebates")
+    referenceType: str | None = Field(
+        description="contis_transactions, fiat_transactions, fiat_partial, contis_partial, manual, referring, "
+        "or perk_<n>_reward"
+    )
+    referenceId: str | None = Field(description="The transaction, or for a partial the parent reward")
+    transactionDescription: str | None = Field(description="Merchant of the rewarded payment")
+    mcc: str | None
     createdAt: str
     updatedAt: str
 

@@ -23,6 +23,7 @@ from cardapi.jsonfmt import DAY, dumps, iso
 from cardapi.ledger import DayCache, Extra, LedgerDay, Txn
 from cardapi.reference import MCC, PLAN_RATES, PLAN_SHARES
 from cardapi.universe import stable_hex
+from contracts.plutus_v3 import statement_from_landing
 
 HEADER = [
     "",
@@ -237,4 +238,6 @@ class KaggleLedger:
             "createdAt": when,
             "updatedAt": when,
         }
-        return Txn(txn_id, ts, ts, amount, _plan_rate(cc_num), False, fraud, False, cc_num, dumps(record))
+        body = dumps(statement_from_landing(record))  # served in the v3 statement shape
+        rate = _plan_rate(cc_num)
+        return Txn(txn_id, ts, ts, amount, rate, False, fraud, False, cc_num, body, merchant, MCC[category])

@@ -1,4 +1,4 @@
-"""Replay a Plutus export: JSON-lines files of legacy rewards and statement rows, served in the v3 contract shape.
+"""Replay a Plutus export: JSON-lines files of legacy rewards and statement rows, served in the real v3 shapes.
 
 Two record shapes are recognised, per line, whatever the file name:
 - legacy rewards of `GET /platform/transactions/pluton` (fields `fiat_amount_rewarded`, `rebate_rate`,
@@ -17,6 +17,7 @@ from cardapi.feeds import NEVER, Feed, Item, RateFeed
 from cardapi.jsonfmt import DAY, dumps, iso, loads, parse_iso
 from cardapi.rates import PluRates
 from cardapi.reference import CATEGORY_OF_MCC
+from contracts.plutus_v3 import reward_from_landing, statement_from_landing
 from contracts.records import (
     CARD_TYPE_CODES,
     FIAT_OPTIONAL_REWARD_TYPES,
@@ -156,9 +157,10 @@ def plutus_feeds(folder: Path, seed: int) -> tuple[dict[str, Feed], PluRates]:
     rewards, transactions = load_export(Path(folder))
     times = [parse_iso(r["createdAt"]) for r in rewards] + [parse_iso(t["date"]) for t in transactions]
     rates = PluRates(seed, min(times) // DAY, max(times) // DAY + 1)
+    # served through the real v3 shapes, as the synthetic simulator serves its data (contracts.plutus_v3)
     feeds: dict[str, Feed] = {
-        "transactions": StaticFeed("transactions", transactions),
-        "rewards": StaticFeed("rewards", rewards),
+        "transactions": StaticFeed("transactions", [statement_from_landing(t) for t in transactions]),
+        "rewards": StaticFeed("rewards", [reward_from_landing(r) for r in rewards]),
         "plu_rates": RateFeed(rates),
     }
     return feeds, rates

@@ -47,7 +47,7 @@ class Merchant:
         """The transaction's description/category fields for this merchant, pre-serialised."""
         category = CATEGORIES[self.category]
         return (
-            f'"description":{_js(self.name)},"cleanDescription":{_js(self.name.removeprefix("fraud_"))},'
+            f'"transactionDescription":{_js(self.name)},"cleanDescription":{_js(self.name.removeprefix("fraud_"))},'
             f'"mcc":"{MCC[category]}","category":"{category}"'
         )
 

@@ -52,7 +52,7 @@ def extract_entity(config: PipelineConfig, entity: Entity, window: Window) -> Ta
     settings = config.settings
     zone = get_landing_zone(config)
     run_id = flow_run.id or None
-    with CardApiClient(config.api) as client:
+    with CardApiClient(config.api, rate_feed=config.settings.source != "card-api") as client:
         extractor = Extractor(client, zone, source=settings.source_name, page_size=settings.api_page_size)
         manifest = extractor.extract_window(entity, window, run_id=str(run_id) if run_id else None)
     records, pages = manifest["record_count"], len(manifest["pages"])

@@ -51,7 +51,10 @@ def backfill(
         TimeElapsedColumn(),
     )
     try:
-        with CardApiClient(config.api) as client, Progress(*columns, console=console) as bar:
+        with (
+            CardApiClient(config.api, rate_feed=config.settings.source != "card-api") as client,
+            Progress(*columns, console=console) as bar,
+        ):
             extractor = Extractor(client, zone, source=settings.source_name, page_size=settings.api_page_size)
             for name in entities:
                 row = bar.add_task(name, total=len(windows), pages=0, records=0, rate=0.0)

@@ -1,4 +1,10 @@
-"""HTTP client of the card API: auth with early refresh, paging, and bounded retries of transient faults."""
+"""HTTP client of the card API: auth with early refresh, paging, and bounded retries of transient faults.
+
+It calls the real API's paths (`contracts.api`: `GET /v3/statement/list`, `GET /v3/rewards/list`, paged by
+`limit` and `page`) and hands on pages of landing records: each record as `contracts.plutus_v3` adapts it,
+none dropped (docs/adr/0014-landing-holds-adapted-records.md). Production authenticates with a refresh token
+(`POST /auth/refresh-token`); the email/password/TOTP login is the simulator's demo login.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +26,10 @@ from blocks.credentials import CardApiCredentials
 from cardlake.source.auth import jwt_expiry, totp
 from cardlake.source.errors import ApiAuthError, ApiUnreachableError, PermanentApiError, TransientApiError
 from cardlake.source.retry import Backoff, RetryPolicy, parse_retry_after
+from contracts import names
 from contracts.api import ENTITY_PATHS, LOGIN_PATH, REFRESH_PATH
-from contracts.landing import Entity, iso
+from contracts.landing import Entity, iso, utc
+from contracts.plutus_v3 import to_landing, window_time
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +44,17 @@ _NETWORK_ERRORS = (
 )
 
 
+REVOKED_REFRESH_TOKEN = (
+    "the card API refused the refresh token (revoked, expired or for another client id): sign in to the "
+    "Plutus app again, copy its new refresh token into `refresh_token` of the "
+    f"{names.CARD_API_CREDENTIALS_BLOCK} block (or the cardlake/card-api secret) and run again"
+)
+
+
 @dataclass(frozen=True)
 class Page:
-    """One page as received: its number, the body bytes untouched, and the parsed records."""
+    """One page as the landing keeps it: its number, the body (`{"data", "page", "limit"}` with landing
+    records) and those records."""
 
     number: int
     body: bytes
@@ -62,8 +78,10 @@ class CardApiClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        rate_feed: bool = True,
     ) -> None:
         self.credentials = credentials
+        self.rate_feed = rate_feed  # the real API has no PLU rate feed: its rates entity lands empty
         self.base_url = credentials.base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self.timeout = (connect_timeout, read_timeout)
@@ -77,6 +95,7 @@ class CardApiClient:
         self._id_token: str | None = None
         self._renew_at = 0.0
         self._refresh_token: SecretStr | None = credentials.refresh_token
+        self._refresh_from_login = False  # a configured refresh token is never traded for a login
 
     def __enter__(self) -> CardApiClient:
         return self
@@ -92,26 +111,37 @@ class CardApiClient:
     # -- data -------------------------------------------------------------------------------------------
 
     def iter_pages(self, entity: str, start: datetime, end: datetime, limit: int = 1000) -> Iterator[Page]:
-        """Pages of `entity` updated in [start, end), from page 1 until a short or empty page."""
+        """Pages of `entity` updated in [start, end), from page 1 until a short or empty page.
+
+        Records are adapted to landing records (`contracts.plutus_v3.to_landing`) and kept when their window
+        time lies in [start, end) or cannot be read (silver judges those): a source that ignores `from`/`to`,
+        as public clients suggest the real API does, still lands each window's records only.
+        """
         if entity not in ENDPOINTS:
             raise ValueError(f"unknown entity {entity!r}; expected one of {sorted(ENDPOINTS)}")
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"page limit must be within 1..{MAX_LIMIT}, got {limit}")
+        if entity == "plu_rates" and not self.rate_feed:
+            return
+        name: Entity = entity
+        low, high = iso(utc(start)), iso(utc(end))
         number = 1
         while True:
-            params = {"from": iso(start), "to": iso(end), "limit": limit, "page": number}
-            body, parsed = self._send("GET", ENDPOINTS[entity], params=params)
-            records = parsed.get("data") if isinstance(parsed, dict) else None
-            if not isinstance(records, list):
+            params = {"from": low, "to": high, "limit": limit, "page": number}
+            _, parsed = self._send("GET", ENDPOINTS[name], params=params)
+            received = parsed.get("data") if isinstance(parsed, dict) else None
+            if not isinstance(received, list):
                 raise PermanentApiError(
-                    f"GET {ENDPOINTS[entity]} page {number} does not follow the contract: "
+                    f"GET {ENDPOINTS[name]} page {number} does not follow the contract: "
                     "expected a JSON object with a 'data' list",
                     status=200,
-                    endpoint=ENDPOINTS[entity],
+                    endpoint=ENDPOINTS[name],
                 )
+            records = [r for r in to_landing(name, received) if _in_window(window_time(name, r), low, high)]
+            body = orjson.dumps({"data": records, "page": number, "limit": limit})
             yield Page(number, body, records)
             served_limit = parsed.get("limit") if isinstance(parsed.get("limit"), int) else limit
-            if len(records) < min(limit, served_limit):
+            if len(received) < min(limit, served_limit):
                 return
             number += 1
 
@@ -124,14 +154,19 @@ class CardApiClient:
         return self._id_token
 
     def _renew(self) -> None:
-        """Refresh the id_token; log in again when the refresh token is refused and a login is possible."""
+        """Refresh the id_token with the refresh token.
+
+        A configured refresh token (production) that is refused is an error naming the fix: the real login
+        needs a captcha, so nothing here can replace it. Only a refresh token that came from the demo login
+        (the simulator's) is replaced by logging in again.
+        """
         if self._refresh_token is not None:
             try:
                 self._refresh()
                 return
-            except ApiAuthError:
-                if not self.credentials.can_login:
-                    raise
+            except ApiAuthError as exc:
+                if not (self._refresh_from_login and self.credentials.can_login):
+                    raise ApiAuthError(REVOKED_REFRESH_TOKEN, status=401, endpoint=REFRESH_PATH) from exc
                 log.warning("card API refresh token refused; logging in again")
         if not self.credentials.can_login:
             raise ApiAuthError("no way to get an id_token: no refresh token and no login credentials")
@@ -148,11 +183,12 @@ class CardApiClient:
         }
         _, parsed = self._send("POST", LOGIN_PATH, json_body=body, auth=False)
         self._accept_tokens(parsed, LOGIN_PATH)
-        log.info("logged in to the card API")
+        self._refresh_from_login = True
+        log.info("logged in to the card API (demo login)")
 
     def _refresh(self) -> None:
         assert self._refresh_token is not None
-        body = {"clientId": self.credentials.client_id, "refreshToken": self._refresh_token.get_secret_value()}
+        body = {"client_id": self.credentials.client_id, "refresh_token": self._refresh_token.get_secret_value()}
         _, parsed = self._send("POST", REFRESH_PATH, json_body=body, auth=False)
         self._accept_tokens(parsed, REFRESH_PATH)
         log.info("refreshed the card API id_token")
@@ -241,6 +277,11 @@ class CardApiClient:
                 )
             log.warning("%s: %s; retry %d in %.2f s", endpoint, cause, backoff.attempts, delay)
             self.sleep(delay)
+
+
+def _in_window(at: str | None, low: str, high: str) -> bool:
+    """Whether a window time (UTC ISO text, which sorts as time) lies in [low, high); unreadable ones stay."""
+    return at is None or low <= at < high
 
 
 def _is_connection_refused(exc: BaseException) -> bool:

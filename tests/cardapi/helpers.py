@@ -17,7 +17,7 @@ DATA = Path(__file__).parent / "data"
 
 
 KAGGLE_HEAD = shared_file(KAGGLE_HEAD_FILE)
-PATHS = {"transactions": "/transactions", "rewards": "/v3/rewards", "plu_rates": "/rates/plu"}
+PATHS = {"transactions": "/v3/statement/list", "rewards": "/v3/rewards/list", "plu_rates": "/rates/plu"}
 
 
 def small_config(**overrides: object) -> SimulatorConfig:

@@ -85,14 +85,14 @@ def test_refresh_token_issues_a_working_id_token(server: str) -> None:
     config = small_config()
     refresh = _login(server).json()["refresh_token"]
     response = requests.post(
-        f"{server}/auth/refresh-token", json={"clientId": config.client_id, "refreshToken": refresh}, timeout=10
+        f"{server}/auth/refresh-token", json={"client_id": config.client_id, "refresh_token": refresh}, timeout=10
     )
     assert response.status_code == 200
     token = response.json()["id_token"]
     data = requests.get(f"{server}/rates/plu", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert data.status_code == 200
     unknown = requests.post(
-        f"{server}/auth/refresh-token", json={"clientId": config.client_id, "refreshToken": "nope"}, timeout=10
+        f"{server}/auth/refresh-token", json={"client_id": config.client_id, "refresh_token": "nope"}, timeout=10
     )
     assert unknown.status_code == 401
 
@@ -100,7 +100,7 @@ def test_refresh_token_issues_a_working_id_token(server: str) -> None:
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer not.a.jwt", "Bearer a.b.c"])
 def test_data_endpoints_need_a_valid_bearer_token(server: str, header: str | None) -> None:
     headers = {"Authorization": header} if header is not None else {}
-    for path in ("/transactions", "/v3/rewards", "/rates/plu"):
+    for path in ("/v3/statement/list", "/v3/rewards/list", "/rates/plu"):
         response = requests.get(f"{server}{path}", headers=headers, timeout=10)
         assert response.status_code == 401, path
         assert response.headers.get("WWW-Authenticate") == "Bearer"

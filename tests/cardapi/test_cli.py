@@ -45,7 +45,7 @@ def test_serve_answers_then_stops_cleanly_on_signal(sig: signal.Signals) -> None
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.1)
         spec = requests.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()
-        assert "/v3/rewards" in spec["paths"]
+        assert "/v3/rewards/list" in spec["paths"]
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=20)
     finally:

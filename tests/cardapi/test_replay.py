@@ -13,6 +13,7 @@ from cardapi.config import SimulatorConfig
 from cardapi.replay_kaggle import ReplayError, index_csv
 from cardapi.replay_plutus import PlutusReplayError, load_export
 from cardapi.server import serve_in_thread
+from contracts.plutus_v3 import major_to_minor, reward_to_landing, statement_to_landing
 from tests.cardapi.helpers import DATA, KAGGLE_HEAD, ApiClient
 
 needs_kaggle = pytest.mark.skipif(not KAGGLE_HEAD.exists(), reason=f"{KAGGLE_HEAD} not present")
@@ -33,9 +34,9 @@ def test_kaggle_head_is_served_row_for_row_with_rewards() -> None:
     for t in served:
         row = rows[t["id"]]
         assert t["date"] == row["trans_date_trans_time"].replace(" ", "T") + "Z"
-        assert t["amount"] == round(float(row["amt"]) * 100)
+        assert major_to_minor(t["amount"]) == round(float(row["amt"]) * 100)  # v3: major units as text
         assert t["card"]["number"] == row["cc_num"]
-        assert t["merchant"]["name"] == t["description"] == row["merchant"]
+        assert t["merchant"]["name"] == t["transactionDescription"] == row["merchant"]
         assert t["category"] == row["category"] and t["isFraud"] == (row["is_fraud"] == "1")
         address = t["cardholder"]["address"]
         assert (address["street"], address["city"], address["state"], address["zip"]) == (
@@ -52,8 +53,11 @@ def test_kaggle_head_is_served_row_for_row_with_rewards() -> None:
         assert holder_of.setdefault(t["card"]["number"], t["cardholder"]["id"]) == t["cardholder"]["id"]
     assert sum(t["isFraud"] for t in served) == 22
     # one rebate per row, pending then approved: the March window end is after every approval
-    assert {r["transactionOriginalId"] for r in rewards} == set(rows)
-    for r in rewards:
+    rebates = [r for r in rewards if r["referenceType"] == "contis_transactions"]
+    assert {r["transactionOriginalId"] for r in rebates} == set(rows) and len(rebates) == len(rows)
+    partials = [r for r in rewards if r["referenceType"] == "fiat_partial"]
+    assert partials and {r["referenceId"] for r in partials} <= {r["id"] for r in rebates}
+    for r in rebates:
         row = rows[r["transactionOriginalId"]]
         assert r["fiatAmountRewarded"] == round(float(row["amt"]) * 100)
         assert r["status"] == ("rejected" if row["is_fraud"] == "1" else r["status"])
@@ -106,18 +110,25 @@ def test_plutus_export_is_served_in_the_v3_shape() -> None:
     config = SimulatorConfig(replay_plutus=DATA / "plutus_export")
     with serve_in_thread(config) as url:
         api = ApiClient(url, config)
-        rewards = api.extract("rewards", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")
-        transactions = api.extract("transactions", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")
+        served_rewards = api.extract("rewards", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")
+        served_transactions = api.extract("transactions", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")
         rates = api.page("plu_rates", "2023-03-01T00:00:00Z", "2023-03-02T00:00:00Z")
+    # served in the real v3 shapes (amounts as text, major units on the statement) ...
+    assert {r["amount"] for r in served_rewards} >= {"0.84912345"}
+    assert all(isinstance(t["amount"], str) and "transactionDescription" in t for t in served_transactions)
+    # ... which the client's adapter turns back into the landing records of the export
+    rewards = [reward_to_landing(r) for r in served_rewards]
+    transactions = [statement_to_landing(t) for t in served_transactions]
     by_id = {r["id"][-2:]: r for r in rewards}
     assert len(rewards) == 5  # the later state of the duplicated reward wins
-    assert by_id["01"] == {
+    first = {
         "id": "5c3e1c9a-0d1e-4f4e-9d43-6a1f3b2e7c01", "ticker": "PLU", "amount": 0.84912345,
         "fiatAmountRewarded": 4997, "fiatCurrency": "GBP", "status": "approved",
         "type": "DAILY_REBATE_DISTRIBUTION", "rewardRate": 3.0,
         "transactionOriginalId": "f0b9a3e2-1111-4c2d-9a10-000000000001",
         "createdAt": "2023-03-02T10:15:00Z", "updatedAt": "2023-04-16T10:15:00Z",
     }  # fmt: skip
+    assert {key: by_id["01"][key] for key in first} == first
     # approvals carry reasons; only "Rejected by admin" rejects; a bonus has no fiat value
     assert by_id["02"]["status"] == "approved" and by_id["02"]["updatedAt"] == "2023-04-19T08:00:00Z"
     assert by_id["03"]["status"] == "rejected" and by_id["03"]["transactionOriginalId"].endswith("05")
@@ -145,7 +156,7 @@ def test_plutus_export_is_served_in_the_v3_shape() -> None:
     }
     assert txn["04"]["mcc"] is None
     assert len(rates) == 24
-    assert list(expected.records(config, "rewards", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")) == rewards
+    assert list(expected.records(config, "rewards", "2023-01-01T00:00:00Z", "2023-06-01T00:00:00Z")) == served_rewards
 
 
 def _pluton(**fields: object) -> str:

@@ -172,7 +172,7 @@ def test_local_deployments_run_the_pipeline_through_a_worker(server: PrefectServ
         assert run["parameters"]["start"].startswith("2025-06-10")
 
     # The run used the simulator and the real spark-submit path, and loaded the DuckDB warehouse of CARDLAKE_HOME.
-    assert counter.paths["/transactions"] > 0
+    assert counter.paths["/v3/statement/list"] > 0
     assert list((cardlake_home / "logs" / "spark").glob("*.log")), "spark-submit wrote no log: not local-submit?"
     with duckdb.connect(str(cardlake_home / "warehouse.duckdb"), read_only=True) as db:
         (rows,) = db.execute("SELECT COUNT(*) FROM fact_transaction").fetchone()

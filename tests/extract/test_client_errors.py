@@ -39,13 +39,29 @@ def test_wrong_password_fails_with_a_clear_message_and_no_secret(clean_url: str)
     assert "wrong-password-123" not in str(info.value)
 
 
-def test_unknown_refresh_token_without_login_fails_clearly(clean_url: str) -> None:
+def test_a_revoked_refresh_token_fails_with_one_line_naming_the_fix(
+    clean_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     creds = demo_credentials(
         clean_url, email=None, password=None, totp_secret=None, refresh_token=SecretStr("not-a-real-token")
     )
-    with pytest.raises(ApiAuthError, match="refresh-token") as info:
-        next(CardApiClient(creds).iter_pages("rewards", *WINDOW))
-    assert "not-a-real-token" not in str(info.value)
+    session = RecordingSession()
+    with caplog.at_level("DEBUG"), pytest.raises(ApiAuthError) as info:
+        next(CardApiClient(creds, session=session).iter_pages("rewards", *WINDOW))
+    message = str(info.value)
+    assert "\n" not in message and "refused the refresh token" in message
+    assert "refresh_token" in message and "cardapi-credentials" in message  # where the new token goes
+    assert "not-a-real-token" not in message and "not-a-real-token" not in caplog.text
+    assert session.count("/auth/refresh-token") == 1 and session.count("/v3/rewards/list") == 0
+
+
+def test_a_configured_refresh_token_is_never_traded_for_a_login(clean_url: str) -> None:
+    """Production's refresh token refused: logging in cannot help (the real login needs a captcha)."""
+    creds = demo_credentials(clean_url, refresh_token=SecretStr("revoked-token"))  # login fields present too
+    session = RecordingSession()
+    with pytest.raises(ApiAuthError, match="refused the refresh token"):
+        next(CardApiClient(creds, session=session).iter_pages("rewards", *WINDOW))
+    assert session.count("/auth/login") == 0
 
 
 def test_transient_faults_that_never_end_exhaust_a_bounded_budget(serve: Callable[..., str]) -> None:
@@ -76,7 +92,7 @@ def test_a_connection_lost_after_earlier_answers_is_still_retried() -> None:
     # The simulator is gone: the next page's connection fails, and is retried as a transient fault.
     with pytest.raises(TransientApiError, match=r"after 3 attempts; last error: ConnectionError"):
         next(pages)
-    assert session.count("/transactions", "ConnectionError") == 3
+    assert session.count("/v3/statement/list", "ConnectionError") == 3
 
 
 @pytest.fixture()

@@ -25,12 +25,12 @@ _expected_cache: dict[tuple[str, str, str], dict[str, Any]] = {}  # (entity, win
 
 
 def expected_records(clean_url: str, entity: str, window: Window, **faults: Any) -> dict[str, Any]:
-    """What the API holds for the window, from the simulator's own account of its data (no HTTP)."""
-    from cardapi.expected import records
+    """What the API holds for the window as landing records, from the simulator's own account (no HTTP)."""
+    from cardapi.expected import landing_records
 
     key = (entity, window.label, repr(sorted(faults.items())))
     if key not in _expected_cache:
-        served = list(records(sim_config(**faults), entity, window.start, window.end))
+        served = list(landing_records(sim_config(**faults), entity, window.start, window.end))
         by_id = {r[ID_FIELDS[entity]]: r for r in served}
         assert len(by_id) == len(served), "the API holds each record once"
         _expected_cache[key] = by_id
@@ -93,7 +93,7 @@ def test_transient_faults_are_retried_and_nothing_is_lost_or_doubled(
     expected = expected_records(clean_url, "transactions", window)
     assert landed_by_id(zone, manifest, "transactions") == expected
     assert manifest["record_count"] == manifest["distinct_ids"] == len(expected)
-    data_calls = session.count("/transactions")
+    data_calls = session.count("/v3/statement/list")
     assert data_calls > len(manifest["pages"]), f"the fault never fired: {session.calls}"
     if fault_seen is not None:
         assert fault_seen(session) > 0

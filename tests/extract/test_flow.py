@@ -114,12 +114,23 @@ def test_for_the_real_api_the_flow_takes_credentials_from_the_block(
     monkeypatch.setenv("CARDLAKE_SOURCE", "card-api")
     monkeypatch.setenv("CARDLAKE_API_BASE_URL", "http://127.0.0.1:9")  # unused: the block names the API
     monkeypatch.setenv("CARDLAKE_PAN_TOKEN_KEY", "test-pan-key")  # the real API refuses the public demo key
-    CardApiCredentials(
-        base_url=clean_url,
-        email="demo@cardlake.local",
-        password=SecretStr("cardlake-demo"),
-        totp_secret=SecretStr("JBSWY3DPEHPK3PXP"),
-        client_id="cardlake-local",
-    ).save(names.CARD_API_CREDENTIALS_BLOCK, overwrite=True)
-    result = extract(Window(*WINDOW), entities=("plu_rates",))
-    assert result.table("raw/plu_rates").read == 72
+    # As production: only a refresh token (the simulator issues one through its demo login).
+    refresh_token = _demo_login(clean_url)["refresh_token"]
+    CardApiCredentials(base_url=clean_url, client_id="cardlake-local", refresh_token=SecretStr(refresh_token)).save(
+        names.CARD_API_CREDENTIALS_BLOCK, overwrite=True
+    )
+    result = extract(Window(*WINDOW), entities=("transactions", "plu_rates"))
+    assert result.table("raw/transactions").read > 0
+    assert result.table("raw/plu_rates").read == 0  # the real API has no rate feed: the entity lands empty
+
+
+def _demo_login(url: str) -> dict[str, str]:
+    import requests
+
+    from cardapi.auth import totp_now
+
+    body = {"email": "demo@cardlake.local", "password": "cardlake-demo", "totp": totp_now("JBSWY3DPEHPK3PXP"),
+            "clientId": "cardlake-local"}  # fmt: skip
+    response = requests.post(f"{url}/auth/login", json=body, timeout=10)
+    response.raise_for_status()
+    return response.json()
