@@ -130,7 +130,8 @@ def _nested(raw: Mapping[str, Any]) -> Mapping[str, Any]:
         if value is None or value == "":
             continue
         if not isinstance(value, Mapping):
-            raise ValueError(f"{field}: {type(value).__name__} is not an object")
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+            raise ValueError(f"{field}: {shown} is not an object")
         return value
     return {}
 

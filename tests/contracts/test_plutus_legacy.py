@@ -64,7 +64,7 @@ def test_pandas_csv_values_read_as_their_meaning() -> None:
         ({"fiat_amount_rewarded": None}, "fiat_amount_rewarded: missing"),
         ({"createdAt": "yesterday"}, "createdAt: 'yesterday' is not an ISO-8601 time"),
         ({"rebate_rate": "high"}, "rebate_rate: 'high' is not a number"),
-        ({"contis_transaction": "TESCO"}, "contis_transaction: str is not an object"),
+        ({"contis_transaction": "TESCO"}, "contis_transaction: .TESCO. is not an object"),
         ({"id": ""}, "id: missing"),
     ],
 )
