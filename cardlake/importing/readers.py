@@ -154,7 +154,8 @@ def _csv_rows(name: str, text: str) -> list[Row]:
     missing = [i for i in keep if not header[i].strip()]
     if missing:
         raise ImportFileError(name, 1, f"header: column {missing[0] + 1} has no name")
-    rows, start = [], 2
+    rows: list[Row] = []
+    start = 2
     for cells in reader:
         line, start = start, reader.line_num + 1
         if not any(cell.strip() for cell in cells):
