@@ -68,7 +68,7 @@ def import_files(
         print_summary(result.summary)
     elif span is not None and not run:
         console.print(
-            f"run the lake over them: cardlake import --run ... (or CARDLAKE_SOURCE_NAME={imported.source} with "
-            f"the transform flow for {span.label})",
+            "landed only: run the same command without --no-run to run the lake over these days "
+            "(files that did not change land nothing again)",
             highlight=False,
         )

@@ -87,6 +87,34 @@ def test_a_second_export_for_the_same_days_adds_to_them(tmp_path: Path) -> None:
     assert day == {TXN(5), "eur-1"}
 
 
+def test_records_already_in_the_landing_shape_pass_through_and_need_an_update_time(tmp_path: Path) -> None:
+    zone = LocalLandingZone.at(tmp_path / "landing")
+    path = tmp_path / "v3.jsonl"
+    reward = {
+        "id": "rw_1",
+        "ticker": "PLU",
+        "amount": 1.5,
+        "fiatAmountRewarded": 4997,
+        "fiatCurrency": "GBP",
+        "status": "approved",
+        "type": "DAILY_REBATE_DISTRIBUTION",
+        "rewardRate": 3.0,
+        "transactionOriginalId": "t1",
+        "createdAt": "2025-06-01T10:00:00Z",
+        "updatedAt": "2025-06-02T10:00:00Z",
+    }
+    statement = {"id": "t1", "date": "2025-06-01T09:00:00Z", "type": "CARD_SETTLEMENT", "amount": 4997,
+                 "currency": "GBP", "isDebit": True, "createdAt": "2025-06-01T09:00:00Z",
+                 "updatedAt": "2025-06-01T09:00:00Z"}  # fmt: skip
+    path.write_text(json.dumps(reward) + "\n" + json.dumps(statement) + "\n")
+    land_import(zone, IMPORT_SOURCE, plan_import([path]))
+    assert list(landed(zone, "rewards").values()) == [reward]
+    assert list(landed(zone, "transactions").values()) == [statement]
+    path.write_text(json.dumps(statement) + "\n" + json.dumps({**reward, "updatedAt": None}) + "\n")
+    with pytest.raises(ImportRefused, match=r"^v3.jsonl:2: updatedAt: missing"):
+        plan_import([path])
+
+
 def test_the_fingerprint_follows_every_manifest_a_run_reads(tmp_path: Path) -> None:
     """The stale-cache bug: a run over March-April read the import's day manifests, but its cache key hashed
     only the manifest named like the run's own window, which an import never writes."""
