@@ -56,7 +56,7 @@ def import_export(
     paths: Sequence[str], run: bool = True, force: bool = False, source_name: str = IMPORT_SOURCE
 ) -> ImportRun:
     """Land the files under `source_name`; with `run`, transform and load the days they cover and report."""
-    config = resolve_config(import_settings(load_settings(), source_name))
+    config = resolve_config(import_settings(load_settings(), source_name), with_pan_key=run)
     imported = land_files(config, list(paths))
     window = imported.span
     if not run or window is None:

@@ -1,10 +1,11 @@
 """Prefect subflow: run the Spark jobs (silver -> gold -> features -> score -> star -> export) for a window.
 
 The Spark task is cached on everything it reads: the job request (window, jobs, lake, engine, options with
-the fraud model version resolved now and the threshold), the fingerprint of the window's manifests, the
-resolved configuration and the task's code. A re-run of a finished window with nothing newly landed and the
-same model starts no Spark job; a retrained model, a new threshold or newly landed pages run it again; `force`
-always does.
+the fraud model version resolved now and the threshold), the fingerprint of every manifest inside the
+window (those silver reads, with their pages' checksums), the resolved configuration and the task's code. A
+re-run of a finished window with nothing newly landed and the same model starts no Spark job; a retrained
+model, a new threshold or pages landed with new content (an extraction, a backfill chunk, a re-import) run it
+again; `force` always does.
 """
 
 from __future__ import annotations
