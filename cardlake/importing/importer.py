@@ -81,6 +81,7 @@ class FileCounts:
     refused: int
     by_entity: tuple[tuple[Entity, int], ...] = ()
     new: int = 0  # record states the landing zone did not hold (or held with other content) before
+    new_by_entity: tuple[tuple[Entity, int], ...] = ()
 
     @property
     def reconciles(self) -> bool:
@@ -138,8 +139,10 @@ class ImportResult:
         """The import as the run summary shows it, in the place of the extract stage."""
         tables = []
         for f in self.files:
+            new = dict(f.new_by_entity)
             for entity, count in f.by_entity:
-                tables.append(TableCounts(landed_table(entity), count, count, 0, note=f.file))
+                # written: the record states this import added or changed in the landing zone
+                tables.append(TableCounts(landed_table(entity), count, count, 0, new.get(entity, 0), note=f.file))
         written = len(self.windows_written)
         note = (
             f"{written} day window(s) landed with new content, {len(self.windows_unchanged)} unchanged"
@@ -239,7 +242,7 @@ def _checksums(bodies: list[tuple[bytes, int]]) -> list[str]:
 
 def land_import(zone: LandingZone, source: str, plan: ImportPlan) -> ImportResult:
     """Land the plan day by day (see the module's docstring); a day with unchanged content is left alone."""
-    new_per_file: dict[str, int] = defaultdict(int)
+    new_per_file: dict[tuple[str, Entity], int] = defaultdict(int)
     written, unchanged = [], []
     for (entity, window), items in plan.days().items():
         mkey = manifest_key(source, entity, window)
@@ -251,7 +254,7 @@ def land_import(zone: LandingZone, source: str, plan: ImportPlan) -> ImportResul
         states = dict(before)
         for item in items:  # files in the order given, lines in file order: a later copy of a state wins
             if before.get(item.state) != item.record:
-                new_per_file[item.file] += 1
+                new_per_file[(item.file, item.entity)] += 1
             states[item.state] = item.record
         bodies = _page_bodies(list(states.values()))
         sums = _checksums(bodies)
@@ -278,9 +281,10 @@ def land_import(zone: LandingZone, source: str, plan: ImportPlan) -> ImportResul
         per_entity: dict[Entity, int] = defaultdict(int)
         for item in mine:
             per_entity[item.entity] += 1
+        new = tuple((entity, new_per_file.get((name, entity), 0)) for entity in sorted(per_entity))
         files.append(
             FileCounts(name, plan.rows_per_file.get(name, 0), len(mine), 0, tuple(sorted(per_entity.items())),
-                       new_per_file.get(name, 0))
+                       sum(n for _, n in new), new)
         )  # fmt: skip
     return ImportResult(
         source=source,

@@ -42,6 +42,9 @@ def test_every_record_lands_in_the_day_of_its_update_with_counts_per_file(tmp_pa
         "statement.json": (6, 6, 0, 6), "statement_more.jsonl": (5, 5, 0, 5),
     }  # fmt: skip
     assert all(f.reconciles for f in result.files)
+    stage = {(t.note, t.table): (t.read, t.accepted, t.rejected, t.written) for t in result.stage().tables}
+    assert stage[("rewards.csv", "raw/rewards")] == (7, 7, 0, 7)
+    assert stage[("statement_more.jsonl", "raw/transactions")] == (5, 5, 0, 5)
     assert result.span == Window(datetime(2023, 3, 1, tzinfo=UTC), datetime(2023, 4, 21, tzinfo=UTC))
     rewards, transactions = landed(zone, "rewards"), landed(zone, "transactions")
     assert len(rewards) == 8 and len(transactions) == 11  # the pending state and its approval are two states
@@ -65,6 +68,7 @@ def test_an_unchanged_export_is_a_no_op_and_a_changed_day_alone_is_rewritten(tmp
     again = land_import(zone, IMPORT_SOURCE, plan_import(files))
     assert again.windows_written == () and len(again.windows_unchanged) == 16
     assert {f.file: f.new for f in again.files} == dict.fromkeys([f.file for f in again.files], 0)
+    assert {t.written for t in again.stage().tables} == {0}
     assert {p: p.stat().st_mtime_ns for p in zone.root.rglob("*") if p.is_file()} == stamps  # nothing written
 
     change_statement_row(tmp_path / "export", 5, amount=-2699)  # a corrected amount on an old day
