@@ -19,7 +19,7 @@ class Simulator:
     config: SimulatorConfig
     feeds: dict[str, Feed]
     pagers: dict[str, Pager]
-    rates: PluRates
+    rates: PluRates | None  # None: a replayed Plutus export has no rate feed
 
 
 def _ledger(config: SimulatorConfig):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
 Entity = Literal["transactions", "rewards", "plu_rates"]
@@ -18,6 +18,8 @@ ENTITIES: tuple[Entity, ...] = get_args(Entity)
 ID_FIELDS: dict[Entity, str] = {"transactions": "id", "rewards": "id", "plu_rates": "timestamp"}
 # One source name for the simulator and the real card API alike: they serve one contract.
 DEFAULT_SOURCE = "cardapi"
+# The source name of exports landed by `cardlake import` (one day window per entity and updatedAt day).
+IMPORT_SOURCE = "import"
 
 RAW = "raw"
 PAGE_SUFFIX = ".json.gz"
@@ -72,6 +74,16 @@ class Window:
         start, end = (datetime.strptime(part, _LABEL_TIME).replace(tzinfo=UTC) for part in match.groups())
         return cls(start, end)
 
+    def covers(self, other: Window) -> bool:
+        """`other` lies inside this window: the rule by which a run reads the manifests landed for it."""
+        return self.start <= other.start and other.end <= self.end
+
+    @classmethod
+    def day_of(cls, when: datetime) -> Window:
+        """The UTC day holding `when`, midnight to midnight."""
+        start = utc(when).replace(hour=0, minute=0, second=0, microsecond=0)
+        return cls(start, start + timedelta(days=1))
+
     def __str__(self) -> str:
         return f"{self.start:%Y-%m-%d %H:%M} -> {self.end:%Y-%m-%d %H:%M} UTC"
 
@@ -90,6 +102,11 @@ def page_key(source: str, entity: str, window: Window, number: int) -> str:
 
 def manifest_key(source: str, entity: str, window: Window) -> str:
     return f"{entity_prefix(source, entity)}/{MANIFESTS}/{window.label}.json"
+
+
+def manifest_prefix(source: str, entity: str) -> str:
+    """The folder of an entity's manifests, with its trailing slash (a prefix for listing)."""
+    return f"{entity_prefix(source, entity)}/{MANIFESTS}/"
 
 
 def manifest_glob(source: str, entity: str) -> str:

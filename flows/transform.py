@@ -1,10 +1,11 @@
 """Prefect subflow: run the Spark jobs (silver -> gold -> features -> score -> star -> export) for a window.
 
 The Spark task is cached on everything it reads: the job request (window, jobs, lake, engine, options with
-the fraud model version resolved now and the threshold), the fingerprint of the window's manifests, the
-resolved configuration and the task's code. A re-run of a finished window with nothing newly landed and the
-same model starts no Spark job; a retrained model, a new threshold or newly landed pages run it again; `force`
-always does.
+the fraud model version resolved now and the threshold), the fingerprint of every manifest inside the
+window (those silver reads, with their pages' checksums), the resolved configuration and the task's code. A
+re-run of a finished window with nothing newly landed and the same model starts no Spark job; a retrained
+model, a new threshold or pages landed with new content (an extraction, a backfill chunk, a re-import) run it
+again; `force` always does.
 """
 
 from __future__ import annotations
@@ -20,26 +21,47 @@ from prefect.tasks import exponential_backoff
 
 from cardlake.config import PipelineConfig, resolve_config
 from cardlake.lake_writer import lake_writer
-from cardlake.landing import get_landing_zone
+from cardlake.landing import LandingZone, get_landing_zone
 from cardlake.spark_runner import get_runner
 from contracts.jobs import JOBS, JobName, JobOptions, JobRequest, ScoreOptions
-from contracts.landing import ENTITIES, Window, manifest_key
+from contracts.landing import ENTITIES, Window, manifest_prefix, parse_iso
 from contracts.results import TransformResult
 from flows.retries import is_transient_spark_failure, retry_when
 
 
 @task(name="fingerprint-landed-window", cache_policy=NO_CACHE)
 def landed_fingerprint(config: PipelineConfig, window: Window) -> str:
-    """A hash of the manifests of the window: it changes exactly when something new was landed for it."""
+    """A hash of every manifest the Spark run will read: it changes exactly when something new was landed.
+
+    Silver reads each manifest whose window lies inside the run's window (a backfill's daily chunks under a
+    weekly run, the day windows of `cardlake import`), so the fingerprint covers those same manifests, keyed by
+    their pages' checksums: a re-landed page with new content changes it, the same content landed again does not.
+    """
     zone = get_landing_zone(config)
     digest = hashlib.sha256()
     for entity in ENTITIES:
-        key = manifest_key(config.settings.source_name, entity, window)
-        if zone.exists(key):
-            manifest = json.loads(zone.read_bytes(key))
+        for key, manifest in manifests_inside(zone, config.settings.source_name, entity, window):
             pages = [(p["key"], p["sha256"]) for p in manifest.get("pages", [])]
-            digest.update(json.dumps([entity, pages]).encode())
+            digest.update(json.dumps([entity, key, pages]).encode())
     return digest.hexdigest()
+
+
+def manifests_inside(zone: LandingZone, source: str, entity: str, window: Window) -> list[tuple[str, dict]]:
+    """(key, manifest) of each manifest of the entity whose window lies inside `window`, in key order."""
+    found = []
+    for key in zone.list(manifest_prefix(source, entity)):
+        if not key.endswith(".json"):
+            continue
+        try:  # the name is the window's label: skip the manifests of other windows without reading them
+            if not window.covers(Window.from_label(key.rsplit("/", 1)[-1].removesuffix(".json"))):
+                continue
+        except ValueError:
+            pass  # not named by a label: its body decides
+        manifest = json.loads(zone.read_bytes(key))
+        landed = Window(parse_iso(manifest["window_start"]), parse_iso(manifest["window_end"]))
+        if window.covers(landed):
+            found.append((key, manifest))
+    return found
 
 
 def score_options(config: PipelineConfig) -> ScoreOptions:

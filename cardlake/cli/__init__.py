@@ -30,6 +30,8 @@ _SUBCOMMANDS = {
 }
 for _name, (_module, _help) in _SUBCOMMANDS.items():
     app.add_typer(importlib.import_module(_module).app, name=_name, help=_help)
+# `cardlake import FILES...` is one command, not a group.
+app.command(name="import")(importlib.import_module("cardlake.cli.imports").import_files)
 
 
 def _parse_day(value: str, option: str) -> datetime:

@@ -53,6 +53,44 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, indent=2, sort_keys=False).encode()
 
 
+def store_page(zone: LandingZone, key: str, body: bytes, records: int) -> dict[str, Any]:
+    """Land one page body gzip-compressed; its manifest entry (key, records, bytes, sha256 of the stored bytes)."""
+    # mtime=0: the same body always gives the same bytes, so the checksum addresses the content.
+    # Level 3: much faster than the default for a few % more bytes.
+    stored = gzip.compress(body, compresslevel=3, mtime=0)
+    zone.write_bytes(key, stored)
+    return {"key": key, "records": records, "bytes": len(stored), "sha256": hashlib.sha256(stored).hexdigest()}
+
+
+def remove_stale_pages(zone: LandingZone, source: str, entity: str, window: Window, keep: set[str]) -> None:
+    """Pages of an earlier landing of this window that the new one does not name."""
+    for key in zone.list(page_prefix(source, entity, window)):
+        if key not in keep and key.endswith(".json.gz"):
+            zone.delete(key)
+
+
+def window_manifest(
+    source: str, entity: str, window: Window, pages: list[dict[str, Any]], distinct_ids: int, run_id: str
+) -> dict[str, Any]:
+    """The manifest of a landed window (docs/contracts.md section 2)."""
+    return {
+        "source": source,
+        "entity": entity,
+        "window_start": iso(window.start),
+        "window_end": iso(window.end),
+        "pages": pages,
+        "record_count": sum(p["records"] for p in pages),
+        "distinct_ids": distinct_ids,
+        "watermark": iso(window.end),
+        "run_id": run_id,
+        "extracted_at": iso(datetime.now(UTC)),
+    }
+
+
+def write_manifest(zone: LandingZone, key: str, manifest: dict[str, Any]) -> None:
+    zone.write_bytes(key, _json_bytes(manifest))
+
+
 class Extractor:
     """Extracts windows of one source into one landing zone."""
 
@@ -87,43 +125,16 @@ class Extractor:
         pages_in = self.client.iter_pages(entity, window.start, window.end, self.page_size)
         for page in prefetched(pages_in, depth=self.prefetch):
             key = page_key(self.source, entity, window, page.number)
-            # mtime=0: a re-run writes the same bytes. Level 3: much faster than the default for a few % more bytes.
-            stored = gzip.compress(page.body, compresslevel=3, mtime=0)
-            self.zone.write_bytes(key, stored)
-            pages.append(
-                {
-                    "key": key,
-                    "records": page.record_count,
-                    "bytes": len(stored),
-                    "sha256": hashlib.sha256(stored).hexdigest(),
-                }
-            )
+            pages.append(store_page(self.zone, key, page.body, page.record_count))
             # Records are judged in silver; here only well-formed ids are counted.
             ids.update(r[id_field] for r in page.records if isinstance(r, dict) and isinstance(r.get(id_field), str))
             if on_page is not None:
                 on_page(page, key)
-        self._remove_stale_pages(entity, window, {p["key"] for p in pages})
-        manifest = {
-            "source": self.source,
-            "entity": entity,
-            "window_start": iso(window.start),
-            "window_end": iso(window.end),
-            "pages": pages,
-            "record_count": sum(p["records"] for p in pages),
-            "distinct_ids": len(ids),
-            "watermark": iso(window.end),
-            "run_id": run_id,
-            "extracted_at": iso(datetime.now(UTC)),
-        }
+        remove_stale_pages(self.zone, self.source, entity, window, {p["key"] for p in pages})
+        manifest = window_manifest(self.source, entity, window, pages, len(ids), run_id)
         self.zone.write_bytes(mkey, _json_bytes(manifest))
         log.info("landed %s %s: %d pages, %d records", entity, window.label, len(pages), manifest["record_count"])
         return manifest
-
-    def _remove_stale_pages(self, entity: str, window: Window, keep: set[str]) -> None:
-        """Pages of an earlier run of this window beyond this run's page count."""
-        for key in self.zone.list(page_prefix(self.source, entity, window)):
-            if key not in keep and key.endswith(".json.gz"):
-                self.zone.delete(key)
 
     def backfill(
         self,
