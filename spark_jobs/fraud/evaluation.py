@@ -100,3 +100,28 @@ def max_f1_threshold(scores: np.ndarray | list[float], labels: np.ndarray | list
     thresholds, tp, flagged = _operating_points(s, y)
     f1 = 2 * tp / (flagged + positives)
     return float(thresholds[int(np.argmax(f1))])
+
+
+def precision_recall_curve(
+    scores: np.ndarray | list[float], labels: np.ndarray | list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, threshold) at every distinct score, highest threshold first: the points whose
+    step-wise area is `average_precision`."""
+    s, y = _as_arrays(scores, labels)
+    positives = int(y.sum())
+    if positives == 0:
+        raise ValueError("no PR curve without any positive label")
+    thresholds, tp, flagged = _operating_points(s, y)
+    return tp / flagged, tp / positives, thresholds
+
+
+def recall_at_precision(
+    scores: np.ndarray | list[float], labels: np.ndarray | list[int], min_precision: float = 0.9
+) -> float:
+    """The highest recall of any threshold whose precision is at least `min_precision` (0.0 when none is)."""
+    s, y = _as_arrays(scores, labels)
+    if int(y.sum()) == 0:
+        return float("nan")
+    precision, recall, _ = precision_recall_curve(s, y)
+    reached = precision >= min_precision
+    return float(recall[reached].max()) if reached.any() else 0.0
