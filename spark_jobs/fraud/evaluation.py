@@ -62,12 +62,10 @@ def roc_auc(scores: np.ndarray | list[float], labels: np.ndarray | list[int]) ->
     if positives == 0 or negatives == 0:
         return float("nan")
     order = np.argsort(s, kind="mergesort")
+    bounds = np.r_[0, np.nonzero(np.diff(s[order]))[0] + 1, len(s)]  # runs of equal scores: [start, end)
+    starts, ends = bounds[:-1], bounds[1:]
     ranks = np.empty(len(s), dtype=float)
-    sorted_s = s[order]
-    start = 0
-    for end in np.r_[np.nonzero(np.diff(sorted_s))[0] + 1, len(s)]:
-        ranks[order[start:end]] = (start + end + 1) / 2.0  # mean of 1-based ranks start+1..end
-        start = end
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)  # mean of 1-based ranks start+1..end
     return float((ranks[y == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
 
 
