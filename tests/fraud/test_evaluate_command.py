@@ -17,7 +17,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -266,3 +266,14 @@ def test_the_command_prints_the_table_and_writes_the_files(tmp_path: Path):
     assert "PR-AUC (average precision)" in done.stdout and "0.756" in done.stdout
     assert "only 3 frauds" in done.stdout  # the sentence warns that the intervals are wide
     assert {p.name for p in out.iterdir()} == {"report.json", "pr_curve.png", "score_histogram.png"}
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_the_flow_writes_the_same_report(tmp_path: Path, prefect_harness: None, cardlake_home: Path):
+    from flows.fraud import evaluate_fraud_scores
+
+    root = make_lake(tmp_path / "lake")
+    report = evaluate_fraud_scores(date(2025, 1, 1), date(2025, 3, 1), out=str(tmp_path / "out"), lake_uri=str(root))
+    assert report["pr_auc"] == pytest.approx(34 / 45)
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["rows"] == 6
