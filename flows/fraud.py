@@ -4,15 +4,18 @@ its metrics (the score job then picks it up through `<models_root>/fraud/LATEST`
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from cardlake.config import load_settings
+from cardlake.fraud_evaluation import Evaluation, run_evaluation, window_of
 from cardlake.lake_writer import lake_writer
 from contracts.jobs import LocalSpark
+from contracts.landing import Window
 from spark_jobs.fraud.model import GbtParams
 
 
@@ -96,3 +99,49 @@ def train_fraud_model(
         metrics.get("threshold", float("nan")),
     )
     return metrics
+
+
+@task(name="evaluate-fraud-scores", cache_policy=NO_CACHE, persist_result=False)
+def evaluate_scores(
+    lake_uri: str,
+    window: Window,
+    out: Path,
+    *,
+    threshold: float | None = None,
+    resamples: int = 200,
+    seed: int = 17,
+) -> Evaluation:
+    """Reads the lake only (no writer limit): scores, labels and the model's numeric features of the window."""
+    from spark_jobs.fraud.model import NUMERIC_FEATURES
+
+    return run_evaluation(
+        lake_uri,
+        window,
+        out,
+        threshold=threshold,
+        resamples=resamples,
+        seed=seed,
+        feature_columns=tuple(NUMERIC_FEATURES),
+    )
+
+
+@flow(name="evaluate-fraud-scores")
+def evaluate_fraud_scores(
+    start: date, end: date, out: str | None = None, lake_uri: str | None = None, threshold: float | None = None
+) -> dict[str, Any]:
+    """`cardlake fraud evaluate` as a flow: the report of [start, end), written to `out` (or beside the lake)."""
+    settings = load_settings()
+    root = lake_uri or settings.lake_root
+    window = window_of(datetime(start.year, start.month, start.day), datetime(end.year, end.month, end.day))
+    folder = Path(out or f"fraud-evaluation_{start}_{end}")
+    evaluation = evaluate_scores(root, window, folder, threshold=threshold)
+    get_run_logger().info(
+        "fraud scores %s: PR-AUC %s, ROC-AUC %s on %d rows (%d frauds); report %s",
+        window.label,
+        evaluation.pr_auc,
+        evaluation.roc_auc,
+        evaluation.rows,
+        evaluation.positives,
+        evaluation.files.get("report"),
+    )
+    return evaluation.as_dict()

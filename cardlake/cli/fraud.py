@@ -114,3 +114,78 @@ def score(
     typer.echo(json.dumps(dataclasses.asdict(outcome), indent=2, default=str))
     if outcome.status == "skipped":
         raise typer.Exit(1)
+
+
+def _print_evaluation(evaluation: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from cardlake.fraud_evaluation import explanation
+
+    def number(value: float | None, digits: int = 3) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    def interval(name: str) -> str:
+        low, high = evaluation.intervals[name].low, evaluation.intervals[name].high
+        return "-" if low is None or high is None else f"[{low:.3f}, {high:.3f}]"
+
+    start, end = evaluation.window
+    table = Table(title=f"fraud scores against labels, {start[:10]} to {end[:10]} (exclusive)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% interval (cards resampled)", justify="right")
+    table.add_row("rows (scored, labelled purchases)", str(evaluation.rows), "")
+    table.add_row("positives (frauds)", str(evaluation.positives), "")
+    table.add_row("PR-AUC (average precision)", number(evaluation.pr_auc), interval("pr_auc"))
+    table.add_row("ROC-AUC", number(evaluation.roc_auc), interval("roc_auc"))
+    table.add_row(f"precision at {evaluation.threshold:.3f}", number(evaluation.precision), interval("precision"))
+    table.add_row(f"recall at {evaluation.threshold:.3f}", number(evaluation.recall), interval("recall"))
+    table.add_row("recall at precision 0.9", number(evaluation.recall_at_precision_0_9), "")
+    days = list(evaluation.alerts_per_day.values())
+    table.add_row("alerts per day (mean / max)", f"{sum(days) / len(days):.1f} / {max(days)}", "")
+    console = Console()
+    console.print(table)
+    drifted = [d for d in evaluation.drift if d.flagged]
+    if evaluation.drift:
+        months = sorted({d.month for d in evaluation.drift})
+        console.print(
+            f"drift against {months[0]} ({len(months)} months): "
+            + (", ".join(f"{d.column} in {d.month} (PSI {d.psi:.2f})" for d in drifted) if drifted else "none flagged")
+        )
+    console.print(explanation(evaluation))
+    console.print(
+        f"report: {evaluation.files.get('report')}  plots: {evaluation.files.get('pr_curve')}, "
+        f"{evaluation.files.get('score_histogram')}"
+    )
+
+
+@app.command()
+def evaluate(
+    from_: Annotated[str, typer.Option("--from", help="Window start (transaction time), YYYY-MM-DD")],
+    to: Annotated[str, typer.Option("--to", help="Window end (exclusive), YYYY-MM-DD")],
+    out: Annotated[str | None, typer.Option(help="Folder for report.json and the PNGs")] = None,
+    lake: LakeOption = None,
+    threshold: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Override the scores' own")] = None,
+    resamples: Annotated[int, typer.Option(min=1, help="Bootstrap resamples (of cards)")] = 200,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed")] = 17,
+) -> None:
+    """Compare the lake's scores with its fraud labels over [from, to): metrics, intervals, plots, drift."""
+    from pathlib import Path
+
+    from cardlake.cli.errors import settings_or_exit
+    from cardlake.fraud_evaluation import EvaluationError, window_of
+
+    start, end = _day(from_, "--from"), _day(to, "--to")
+    settings = settings_or_exit()
+    folder = Path(out or f"fraud-evaluation_{start}_{end}")
+    try:
+        window = window_of(datetime(start.year, start.month, start.day), datetime(end.year, end.month, end.day))
+        from flows.fraud import evaluate_scores
+
+        evaluation = evaluate_scores.fn(
+            lake or settings.lake_root, window, folder, threshold=threshold, resamples=resamples, seed=seed
+        )
+    except EvaluationError as problem:
+        typer.secho(f"cannot evaluate: {problem}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    _print_evaluation(evaluation)

@@ -62,12 +62,10 @@ def roc_auc(scores: np.ndarray | list[float], labels: np.ndarray | list[int]) ->
     if positives == 0 or negatives == 0:
         return float("nan")
     order = np.argsort(s, kind="mergesort")
+    bounds = np.r_[0, np.nonzero(np.diff(s[order]))[0] + 1, len(s)]  # runs of equal scores: [start, end)
+    starts, ends = bounds[:-1], bounds[1:]
     ranks = np.empty(len(s), dtype=float)
-    sorted_s = s[order]
-    start = 0
-    for end in np.r_[np.nonzero(np.diff(sorted_s))[0] + 1, len(s)]:
-        ranks[order[start:end]] = (start + end + 1) / 2.0  # mean of 1-based ranks start+1..end
-        start = end
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)  # mean of 1-based ranks start+1..end
     return float((ranks[y == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
 
 
@@ -100,3 +98,28 @@ def max_f1_threshold(scores: np.ndarray | list[float], labels: np.ndarray | list
     thresholds, tp, flagged = _operating_points(s, y)
     f1 = 2 * tp / (flagged + positives)
     return float(thresholds[int(np.argmax(f1))])
+
+
+def precision_recall_curve(
+    scores: np.ndarray | list[float], labels: np.ndarray | list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, threshold) at every distinct score, highest threshold first: the points whose
+    step-wise area is `average_precision`."""
+    s, y = _as_arrays(scores, labels)
+    positives = int(y.sum())
+    if positives == 0:
+        raise ValueError("no PR curve without any positive label")
+    thresholds, tp, flagged = _operating_points(s, y)
+    return tp / flagged, tp / positives, thresholds
+
+
+def recall_at_precision(
+    scores: np.ndarray | list[float], labels: np.ndarray | list[int], min_precision: float = 0.9
+) -> float:
+    """The highest recall of any threshold whose precision is at least `min_precision` (0.0 when none is)."""
+    s, y = _as_arrays(scores, labels)
+    if int(y.sum()) == 0:
+        return float("nan")
+    precision, recall, _ = precision_recall_curve(s, y)
+    reached = precision >= min_precision
+    return float(recall[reached].max()) if reached.any() else 0.0

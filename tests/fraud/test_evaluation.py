@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from spark_jobs.fraud.evaluation import at_threshold, average_precision, max_f1_threshold, roc_auc
+from spark_jobs.fraud.evaluation import (
+    at_threshold,
+    average_precision,
+    max_f1_threshold,
+    precision_recall_curve,
+    recall_at_precision,
+    roc_auc,
+)
 from spark_jobs.fraud.training import NotEnoughData, time_split
 
 
@@ -49,3 +56,16 @@ def test_time_split_keeps_months_in_order():
 def test_time_split_explains_too_little_data():
     with pytest.raises(NotEnoughData, match="needs at least 4"):
         time_split(["2024-01", "2024-02", "2024-03"], holdout_months=2, validation_months=1)
+
+
+def test_recall_at_precision_and_the_pr_curve_by_hand():
+    # highest first: 0.9 F (P 1, R 1/2), 0.8 L (P 1/2), 0.7 F (P 2/3, R 1), 0.1 L (P 1/2)
+    scores, labels = [0.9, 0.8, 0.7, 0.1], [1, 0, 1, 0]
+    precision, recall, thresholds = precision_recall_curve(scores, labels)
+    assert list(thresholds) == [0.9, 0.8, 0.7, 0.1]
+    assert list(precision) == pytest.approx([1, 1 / 2, 2 / 3, 1 / 2])
+    assert list(recall) == pytest.approx([1 / 2, 1 / 2, 1, 1])
+    assert recall_at_precision(scores, labels, 0.9) == 0.5
+    assert recall_at_precision(scores, labels, 0.6) == 1.0
+    assert recall_at_precision([0.9, 0.1], [0, 1], 0.9) == 0.0  # no threshold is that precise
+    assert math.isnan(recall_at_precision([0.9, 0.1], [0, 0]))
