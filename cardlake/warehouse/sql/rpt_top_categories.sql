@@ -6,7 +6,8 @@ WITH by_category AS (
         f.currency,
         COALESCE(f.category, 'unknown') AS category,
         COUNT(*) AS transactions,
-        SUM(f.amount_minor) AS spend_minor
+        SUM(f.amount_minor) AS spend_minor,
+        SUM(f.amount_gbp) AS spend_gbp
     FROM {schema}.fact_transaction f
     WHERE f.statement_kind IN ({spend_kinds})
     GROUP BY 1, 2
@@ -16,7 +17,7 @@ SELECT
     category,
     transactions,
     spend_minor,
-    CASE WHEN currency = 'GBP' THEN CAST(spend_minor AS DECIMAL(18, 2)) / 100 END AS spend_gbp,
+    CASE WHEN currency = 'GBP' THEN spend_gbp END AS spend_gbp,
     CAST(spend_minor AS FLOAT8) / NULLIF(CAST(SUM(spend_minor) OVER (PARTITION BY currency) AS FLOAT8), 0)
         AS spend_share,
     RANK() OVER (PARTITION BY currency ORDER BY spend_minor DESC) AS spend_rank
