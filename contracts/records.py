@@ -66,6 +66,10 @@ REWARD_KIND_DEFAULT: RewardKind = "rebate"
 FIAT_OPTIONAL_REWARD_KINDS: tuple[RewardKind, ...] = ("bonus", "perk", "manual", "referral")
 # Kinds that are earned on a transaction: a reward of another kind has none and is not "unmatched".
 TRANSACTION_REWARD_KINDS: tuple[RewardKind, ...] = ("rebate", "partial")
+# Kinds whose value is `fiatAmountRewarded` x `rewardRate` %; the other kinds' value is `fiatAmountRewarded`.
+RATE_VALUED_REWARD_KINDS: tuple[RewardKind, ...] = ("rebate", "partial", "bonus")
+# A partial is followed through at most this many parents (a longer chain, or a cycle, stays unresolved).
+MAX_PARTIAL_HOPS = 4
 
 
 def reward_kind(type_name: object, reference_type: object) -> RewardKind:

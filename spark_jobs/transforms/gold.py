@@ -17,13 +17,18 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from contracts.records import GBP, MINOR_UNITS_PER_MAJOR, REWARD_TICKER, TRANSACTION_REWARD_KINDS
+from contracts.records import (
+    GBP,
+    MAX_PARTIAL_HOPS,
+    MINOR_UNITS_PER_MAJOR,
+    RATE_VALUED_REWARD_KINDS,
+    REWARD_TICKER,
+    TRANSACTION_REWARD_KINDS,
+)
 from spark_jobs import schemas
 from spark_jobs.transforms.silver import category_of_mcc
 
 _REWARD_AMOUNT_GBP = schemas.GOLD_REWARD_TRANSACTIONS["reward_amount_gbp"].dataType
-# A chain of partials longer than this (or a cycle) stays unresolved with the reason below.
-MAX_PARTIAL_HOPS = 4
 
 # transaction_link values
 DIRECT, VIA_PARENT, NO_TRANSACTION, UNRESOLVED = "direct", "via_parent", "no_transaction", "unresolved"
@@ -31,7 +36,7 @@ DIRECT, VIA_PARENT, NO_TRANSACTION, UNRESOLVED = "direct", "via_parent", "no_tra
 PARTIAL_WITHOUT_PARENT = "partial_without_parent"  # a partial whose (or whose parent's) parentRewardId is null
 PARENT_NOT_FOUND = "parent_reward_not_found"  # the parent reward is not in silver (yet)
 PARENT_WITHOUT_TRANSACTION = "parent_reward_without_transaction"  # the chain ends at a reward of no transaction
-PARTIAL_CHAIN_TOO_LONG = "partial_chain_too_long"  # more than MAX_PARTIAL_HOPS partials, or a cycle
+PARTIAL_CHAIN_TOO_LONG = "partial_chain_too_long"  # more than MAX_PARTIAL_HOPS parents, or a cycle
 NO_TRANSACTION_REFERENCE = "no_transaction_reference"  # a rebate without transactionOriginalId
 TRANSACTION_NOT_FOUND = "transaction_not_found"  # the transaction has not arrived (yet)
 # plu_price_source values
@@ -169,7 +174,7 @@ def reward_amount(rewards: DataFrame) -> DataFrame:
     """
     fiat = F.col("fiat_amount_minor").cast("decimal(20,4)")
     by_rate = fiat * F.col("reward_rate_pct").cast("decimal(9,4)") / 100
-    value = F.when(F.col("reward_kind").isin(*TRANSACTION_REWARD_KINDS, "bonus"), by_rate).otherwise(fiat)
+    value = F.when(F.col("reward_kind").isin(*RATE_VALUED_REWARD_KINDS), by_rate).otherwise(fiat)
     minor = value.cast(schemas.REWARD_VALUE_MINOR)
     return (
         rewards.withColumn("reward_currency", F.col("fiat_currency"))
