@@ -213,6 +213,12 @@ def fingerprints(lake: Path, duckdb_out: Path) -> dict[str, dict[str, Any]]:
         "transactions_amount_gbp": "SELECT sum(amount_gbp)::VARCHAR FROM {}_transactions",
         "reward_amount_gbp": "SELECT sum(reward_amount_gbp)::VARCHAR FROM {}_reward_transactions",
         "rewards_without_transaction": "SELECT count(*) FROM {}_reward_transactions WHERE NOT transaction_found",
+        "reward_amount_minor": "SELECT sum(reward_amount_minor)::VARCHAR FROM {}_reward_transactions",
+        "reward_links": "SELECT string_agg(transaction_link || '/' || coalesce(unresolved_reason, '-') || '=' || n, ' '"
+        " ORDER BY transaction_link, unresolved_reason) FROM (SELECT transaction_link, unresolved_reason, count(*) AS n"
+        " FROM {}_reward_transactions GROUP BY ALL)",
+        "statement_kinds": "SELECT string_agg(statement_kind || '=' || n, ' ' ORDER BY statement_kind) "
+        "FROM (SELECT statement_kind, count(*) AS n FROM {}_transactions GROUP BY ALL)",
         "quarantine_reasons": "SELECT string_agg(entity || '/' || reason || '=' || n, ' ' ORDER BY entity, reason) "
         "FROM (SELECT entity, reason, count(*) AS n FROM {}_quarantine GROUP BY ALL)",
     }

@@ -33,6 +33,19 @@ from typing import Any
 
 import duckdb
 
+from contracts.records import (
+    CATEGORY_OF_MCC,
+    CURRENCIES,
+    FIAT_OPTIONAL_REWARD_KINDS,
+    MAX_PARTIAL_HOPS,
+    RATE_VALUED_REWARD_KINDS,
+    REWARD_KIND_DEFAULT,
+    REWARD_KIND_RULES,
+    REWARD_TICKER_ALIASES,
+    STATEMENT_KIND_RULES,
+    TRANSACTION_REWARD_KINDS,
+)
+
 MAX_AMOUNT_MINOR = 5_000_000
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
@@ -93,6 +106,11 @@ RAW = {
             "type",
             "rewardRate",
             "transactionOriginalId",
+            "referenceType",
+            "referenceId",
+            "parentRewardId",
+            "merchantName",
+            "mcc",
             "createdAt",
             "updatedAt",
         )
@@ -108,6 +126,38 @@ def _ts(expr: str) -> str:
     """A timestamp (UTC) or null, like Spark's cast plus the year range check of the silver rules."""
     value = f"TRY_CAST({expr} AS TIMESTAMPTZ)"
     return f"CASE WHEN year({value}) BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN {value}::TIMESTAMP END"
+
+
+def _in(values: tuple[str, ...] | list[str]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def _statement_kind(type_expr: str) -> str:
+    """contracts.records.STATEMENT_KIND_RULES as SQL (the Spark expression of silver.statement_kind)."""
+    name = f"upper(trim({type_expr}))"
+    tests = {"exact": "{n} = '{p}'", "prefix": "starts_with({n}, '{p}')", "contains": "contains({n}, '{p}')"}
+    whens = " ".join(f"WHEN {tests[m].format(n=name, p=p)} THEN '{k}'" for m, p, k in STATEMENT_KIND_RULES)
+    return f"CASE {whens} ELSE 'other' END"
+
+
+def _reward_kind(type_expr: str, reference_expr: str) -> str:
+    """contracts.records.REWARD_KIND_RULES as SQL (the Spark expression of silver.reward_kind)."""
+    subject = {
+        "reference_type": f"lower(trim(coalesce({reference_expr}, '')))",
+        "type": f"upper(trim(coalesce({type_expr}, '')))",
+    }
+    whens = " ".join(
+        f"WHEN {subject[f]} = '{p}' THEN '{k}'"
+        if m == "exact"
+        else f"WHEN regexp_matches({subject[f]}, '{p}') THEN '{k}'"
+        for f, m, p, k in REWARD_KIND_RULES
+    )
+    return f"CASE {whens} ELSE '{REWARD_KIND_DEFAULT}' END"
+
+
+def _category_of_mcc(mcc_expr: str) -> str:
+    whens = " ".join(f"WHEN '{mcc}' THEN '{category}'" for mcc, category in sorted(CATEGORY_OF_MCC.items()))
+    return f"CASE trim({mcc_expr}) {whens} END"
 
 
 def _first_reason(checks: list[tuple[str, str]]) -> str:
@@ -130,8 +180,8 @@ RULES = {
         ("TRY_CAST(rec.amount AS BIGINT) <= 0", "negative_amount"),
         (f"TRY_CAST(rec.amount AS BIGINT) > {MAX_AMOUNT_MINOR}", "absurd_amount"),
         ("rec.currency IS NULL", "missing_field:currency"),
-        ("rec.currency NOT IN ('GBP')", "unknown_currency"),
-        ("NOT coalesce(rec.type IN ('CARD_SETTLEMENT', 'CARD_REFUND'), false)", "unknown_type"),
+        (f"upper(rec.currency) NOT IN {_in(CURRENCIES)}", "unknown_currency"),
+        ("rec.type IS NULL OR trim(rec.type) = ''", "missing_field:type"),
         ("is_debit IS NULL", "missing_field:isDebit"),
         # A card-programme transaction (card, cardholder or merchant present) needs a card number; a personal
         # statement row has none of the three. A card number present must look like one.
@@ -157,11 +207,16 @@ RULES = {
         (f"NOT regexp_matches(rec.amount, {NUMBER})", "wrong_type:amount"),
         ("TRY_CAST(rec.amount AS DOUBLE) < 0", "negative_amount"),
         ("TRY_CAST(rec.amount AS DOUBLE) > 1e7", "absurd_amount"),
-        ("rec.fiatAmountRewarded IS NULL", "missing_field:fiatAmountRewarded"),
+        (
+            "rec.fiatAmountRewarded IS NULL AND "
+            f"{_reward_kind('rec.type', 'rec.referenceType')} NOT IN {_in(FIAT_OPTIONAL_REWARD_KINDS)}",
+            "missing_field:fiatAmountRewarded",
+        ),
         (f"NOT regexp_matches(rec.fiatAmountRewarded, {INTEGER})", "wrong_type:fiatAmountRewarded"),
         ("TRY_CAST(rec.fiatAmountRewarded AS BIGINT) < 0", "negative_amount"),
         (f"TRY_CAST(rec.fiatAmountRewarded AS BIGINT) > {MAX_AMOUNT_MINOR}", "absurd_amount"),
-        ("coalesce(rec.fiatCurrency, 'GBP') NOT IN ('GBP')", "unknown_currency"),
+        (f"upper(coalesce(rec.fiatCurrency, 'GBP')) NOT IN {_in(CURRENCIES)}", "unknown_currency"),
+        (f"upper(coalesce(rec.ticker, 'PLU')) NOT IN {_in(REWARD_TICKER_ALIASES)}", "unknown_ticker"),
         ("NOT coalesce(lower(rec.status) IN ('pending', 'approved', 'rejected'), false)", "unknown_status"),
         ("rec.type IS NULL", "missing_field:type"),
         (f"rec.rewardRate IS NOT NULL AND NOT regexp_matches(rec.rewardRate, {NUMBER})", "wrong_type:rewardRate"),
@@ -324,10 +379,10 @@ def _hash(columns: list[str]) -> str:
 
 
 TX_COLUMNS = [
-    "transaction_id", "transaction_ts", "transaction_date", "transaction_month", "transaction_type", "amount_minor",
-    "amount_gbp", "currency", "is_debit", "is_refund", "description", "clean_description", "category", "mcc",
-    "card_token", "card_last4", "cardholder_id", "address_id", "merchant_id", "is_fraud", "original_transaction_id",
-    "created_at", "updated_at",
+    "transaction_id", "transaction_ts", "transaction_date", "transaction_month", "transaction_type", "statement_kind",
+    "amount_minor", "amount_gbp", "currency", "is_debit", "is_refund", "description", "clean_description",
+    "category", "mcc", "card_token", "card_last4", "cardholder_id", "address_id", "merchant_id", "merchant_lat",
+    "merchant_long", "is_fraud", "original_transaction_id", "created_at", "updated_at",
 ]  # fmt: skip
 SPLITS = {
     "cards": ["card_token", "card_last4", "cardholder_id"],
@@ -343,7 +398,8 @@ NOT_NULL = {
 }
 REWARD_COLUMNS = [
     "reward_id", "transaction_id", "ticker", "plu_amount", "fiat_amount_minor", "fiat_currency", "reward_rate_pct",
-    "reward_type", "status", "created_at", "updated_at", "created_month",
+    "reward_type", "reward_kind", "reference_type", "reference_id", "parent_reward_id", "merchant_name", "mcc",
+    "status", "created_at", "updated_at", "created_month",
 ]  # fmt: skip
 
 
@@ -365,11 +421,15 @@ def _wide_transactions(con: duckdb.DuckDBPyConnection) -> None:
             THEN substr(sha256(concat_ws('|', {address_parts})), 1, 32) END AS address_id
         FROM (
         SELECT trim(rec.id) AS transaction_id, {ts} AS transaction_ts, ({ts})::DATE AS transaction_date,
-          strftime({ts}, '%Y-%m') AS transaction_month, rec.type AS transaction_type,
-          TRY_CAST(rec.amount AS BIGINT) AS amount_minor,
-          (TRY_CAST(rec.amount AS BIGINT)::DECIMAL(18, 0) / 100)::DECIMAL(18, 2) AS amount_gbp,
-          rec.currency AS currency, is_debit, rec.type = 'CARD_REFUND' AS is_refund, {masked},
-          coalesce(rec.category, rec.merchant.category) AS category, coalesce(rec.mcc, rec.merchant.mcc) AS mcc,
+          strftime({ts}, '%Y-%m') AS transaction_month, upper(trim(rec.type)) AS transaction_type,
+          {_statement_kind("rec.type")} AS statement_kind, TRY_CAST(rec.amount AS BIGINT) AS amount_minor,
+          CASE WHEN upper(rec.currency) = 'GBP'
+            THEN (TRY_CAST(rec.amount AS BIGINT)::DECIMAL(18, 0) / 100)::DECIMAL(18, 2) END AS amount_gbp,
+          upper(rec.currency) AS currency, is_debit,
+          {_statement_kind("rec.type")} = 'card_refund' AS is_refund, {masked},
+          coalesce(rec.category, rec.merchant.category,
+                   {_category_of_mcc("coalesce(rec.mcc, rec.merchant.mcc)")}) AS category,
+          coalesce(rec.mcc, rec.merchant.mcc) AS mcc,
           card_token(rec.card.number) AS card_token, card_last4(rec.card.number) AS card_last4,
           coalesce(rec.cardholder.id, rec.card.cardholderId) AS cardholder_id,
           rec.merchant.id AS merchant_id, coalesce(rec.isFraud, false) AS is_fraud,
@@ -471,10 +531,13 @@ def run(landing: Path, out: Path, start: datetime, end: datetime, pan_key: str, 
 
     rewards = f"""SELECT *, {_hash(REWARD_COLUMNS)} AS record_hash, source_file, bench_run_id() AS run_id FROM (
         SELECT trim(rec.id) AS reward_id, rec.transactionOriginalId AS transaction_id,
-          coalesce(rec.ticker, 'PLU') AS ticker, TRY_CAST(rec.amount AS DECIMAL(28, 8)) AS plu_amount,
+          'PLU' AS ticker, TRY_CAST(rec.amount AS DECIMAL(28, 8)) AS plu_amount,
           TRY_CAST(rec.fiatAmountRewarded AS BIGINT) AS fiat_amount_minor,
-          coalesce(rec.fiatCurrency, 'GBP') AS fiat_currency,
+          upper(coalesce(rec.fiatCurrency, 'GBP')) AS fiat_currency,
           TRY_CAST(rec.rewardRate AS DOUBLE) AS reward_rate_pct, rec.type AS reward_type,
+          {_reward_kind("rec.type", "rec.referenceType")} AS reward_kind, rec.referenceType AS reference_type,
+          rec.referenceId AS reference_id, trim(rec.parentRewardId) AS parent_reward_id,
+          mask_card_numbers(rec.merchantName) AS merchant_name, trim(rec.mcc) AS mcc,
           lower(rec.status) AS status, TRY_CAST(rec.createdAt AS TIMESTAMPTZ)::TIMESTAMP AS created_at,
           TRY_CAST(rec.updatedAt AS TIMESTAMPTZ)::TIMESTAMP AS updated_at,
           strftime(TRY_CAST(rec.createdAt AS TIMESTAMPTZ)::TIMESTAMP, '%Y-%m') AS created_month, source_file
@@ -488,7 +551,8 @@ def run(landing: Path, out: Path, start: datetime, end: datetime, pan_key: str, 
           coalesce(rec.currency, 'GBP') AS currency, TRY_CAST(rec.price AS DOUBLE) AS price_gbp,
           TRY_CAST(rec.timestamp AS TIMESTAMPTZ)::TIMESTAMP AS updated_at, bench_run_id() AS run_id
         FROM plu_rates_checked WHERE reason IS NULL)"""
-    metrics["plu_rates"]["rows"] = _write(con, _latest(rates, KEYS["plu_rates"]), out / "silver" / "plu_rates")
+    con.execute(f"CREATE OR REPLACE TABLE silver_rates AS {_latest(rates, KEYS['plu_rates'])}")
+    metrics["plu_rates"]["rows"] = _write(con, "SELECT * FROM silver_rates", out / "silver" / "plu_rates")
     lap("rewards_rates_write")
 
     metrics["reward_transactions"] = _gold(con, out)
@@ -499,31 +563,83 @@ def run(landing: Path, out: Path, start: datetime, end: datetime, pan_key: str, 
 
 
 def _gold(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
-    """Every reward LEFT JOIN its latest transaction (spark_jobs/transforms/gold.py)."""
+    """Every reward LEFT JOIN the transaction it belongs to (spark_jobs/transforms/gold.py): partials through
+    their parent chain, value by kind, PLU price from the rate feed's hour or derived from the reward."""
     content = [
-        "reward_id", "transaction_id", "reward_type", "reward_status", "is_available", "reward_created_at",
-        "reward_updated_at", "plu_amount", "fiat_amount_minor", "reward_rate_pct", "reward_amount_gbp",
-        "plu_price_gbp", "transaction_found", "transaction_ts", "transaction_amount_gbp", "transaction_type",
-        "category", "merchant_id", "card_token", "card_last4",
+        "reward_id", "transaction_id", "reward_type", "reward_kind", "reference_type", "reference_id",
+        "parent_reward_id", "transaction_link", "unresolved_reason", "reward_status", "is_available",
+        "reward_created_at", "reward_updated_at", "plu_amount", "fiat_amount_minor", "reward_currency",
+        "reward_rate_pct", "reward_amount_minor", "reward_amount_gbp", "plu_price_gbp", "plu_price_source",
+        "transaction_found", "transaction_ts", "transaction_amount_minor", "transaction_currency",
+        "transaction_amount_gbp", "transaction_type", "statement_kind", "category", "merchant_name", "mcc",
+        "merchant_id", "card_token", "card_last4",
     ]  # fmt: skip
     sql = f"""
-      WITH tx AS (SELECT * FROM silver_tx),
+      WITH RECURSIVE hops(reward_id, next_id, hop) AS (
+        SELECT reward_id, parent_reward_id, 0 FROM silver_rewards
+        WHERE reward_kind = 'partial' AND parent_reward_id IS NOT NULL
+        UNION ALL
+        SELECT h.reward_id, p.parent_reward_id, h.hop + 1 FROM hops h JOIN silver_rewards p ON p.reward_id = h.next_id
+        WHERE p.reward_kind = 'partial' AND p.parent_reward_id IS NOT NULL AND h.hop + 1 < {MAX_PARTIAL_HOPS}
+      ),
+      last_hop AS (SELECT reward_id, arg_max(next_id, hop) AS next_id FROM hops GROUP BY reward_id),
+      links AS (
+        SELECT l.reward_id, CASE WHEN p.reward_kind <> 'partial' THEN p.transaction_id END AS resolved,
+          CASE WHEN p.reward_id IS NULL THEN 'parent_reward_not_found'
+               WHEN p.reward_kind = 'partial' AND p.parent_reward_id IS NULL THEN 'partial_without_parent'
+               WHEN p.reward_kind = 'partial' THEN 'partial_chain_too_long'
+               WHEN p.transaction_id IS NULL THEN 'parent_reward_without_transaction' END AS link_reason
+        FROM last_hop l LEFT JOIN silver_rewards p ON p.reward_id = l.next_id
+      ),
+      linked AS (
+        SELECT r.* REPLACE (CASE WHEN r.reward_kind = 'partial' THEN k.resolved ELSE r.transaction_id END
+                            AS transaction_id),
+          CASE WHEN r.reward_kind = 'partial' THEN coalesce(k.link_reason, CASE WHEN r.parent_reward_id IS NULL
+               THEN 'partial_without_parent' END) END AS link_reason
+        FROM silver_rewards r LEFT JOIN links k ON k.reward_id = r.reward_id
+      ),
+      hourly AS (
+        SELECT date_trunc('hour', rate_ts) AS hour, arg_max(price_gbp, rate_ts) AS feed_price FROM silver_rates
+        WHERE ticker = 'PLU' AND currency = 'GBP' GROUP BY 1
+      ),
       valued AS (
-        SELECT r.*, CASE WHEN reward_rate_pct IS NOT NULL
-            THEN fiat_amount_minor::DECIMAL(20, 4) / 100 * reward_rate_pct::DECIMAL(9, 4) / 100
-            ELSE fiat_amount_minor::DECIMAL(20, 4) / 100 END::DECIMAL(18, 4) AS reward_amount_gbp
-        FROM silver_rewards r),
+        SELECT v.*, CASE WHEN v.fiat_currency = 'GBP' THEN v.reward_amount_minor / 100 END::DECIMAL(18, 4)
+            AS reward_amount_gbp FROM (
+          SELECT l.*, CASE WHEN l.reward_kind IN {_in(RATE_VALUED_REWARD_KINDS)}
+              THEN l.fiat_amount_minor::DECIMAL(20, 4) * l.reward_rate_pct::DECIMAL(9, 4) / 100
+              ELSE l.fiat_amount_minor::DECIMAL(20, 4) END::DECIMAL(18, 4) AS reward_amount_minor
+          FROM linked l) v
+      ),
+      priced AS (
+        SELECT v.*, h.feed_price,
+          round(CASE WHEN v.plu_amount > 0 THEN v.reward_amount_gbp::DOUBLE / v.plu_amount::DOUBLE END, 6) AS derived
+        FROM valued v LEFT JOIN hourly h ON h.hour = date_trunc('hour', v.created_at)
+      ),
       joined AS (
-        SELECT v.reward_id, v.transaction_id, v.reward_type, v.status AS reward_status,
-          v.status = 'approved' AS is_available, v.created_at AS reward_created_at,
-          v.updated_at AS reward_updated_at, v.plu_amount, v.fiat_amount_minor, v.reward_rate_pct,
-          v.reward_amount_gbp,
-          round(CASE WHEN v.plu_amount > 0 THEN v.reward_amount_gbp::DOUBLE / v.plu_amount::DOUBLE END, 6)
+        SELECT v.reward_id, v.transaction_id, v.reward_type, v.reward_kind, v.reference_type, v.reference_id,
+          v.parent_reward_id,
+          CASE WHEN v.reward_kind = 'partial' AND v.transaction_id IS NOT NULL THEN 'via_parent'
+               WHEN v.transaction_id IS NOT NULL THEN 'direct'
+               WHEN v.reward_kind NOT IN {_in(TRANSACTION_REWARD_KINDS)} THEN 'no_transaction'
+               ELSE 'unresolved' END AS transaction_link,
+          coalesce(CASE WHEN v.reward_kind = 'partial' THEN v.link_reason
+                        WHEN v.reward_kind IN {_in(TRANSACTION_REWARD_KINDS)} AND v.transaction_id IS NULL
+                        THEN 'no_transaction_reference' END,
+                   CASE WHEN v.transaction_id IS NOT NULL AND tx.transaction_id IS NULL
+                        THEN 'transaction_not_found' END) AS unresolved_reason,
+          v.status AS reward_status, v.status = 'approved' AS is_available, v.created_at AS reward_created_at,
+          v.updated_at AS reward_updated_at, v.plu_amount, v.fiat_amount_minor, v.fiat_currency AS reward_currency,
+          v.reward_rate_pct, v.reward_amount_minor, v.reward_amount_gbp, coalesce(v.feed_price, v.derived)
             AS plu_price_gbp,
+          CASE WHEN v.feed_price IS NOT NULL THEN 'rate_feed' WHEN v.derived IS NOT NULL THEN 'derived_from_reward'
+            END AS plu_price_source,
           tx.transaction_id IS NOT NULL AS transaction_found, tx.transaction_ts,
-          tx.amount_gbp AS transaction_amount_gbp, tx.transaction_type, tx.category, tx.merchant_id,
-          tx.card_token, tx.card_last4
-        FROM valued v LEFT JOIN tx ON tx.transaction_id = v.transaction_id)
+          tx.amount_minor AS transaction_amount_minor, tx.currency AS transaction_currency,
+          tx.amount_gbp AS transaction_amount_gbp, tx.transaction_type, tx.statement_kind,
+          coalesce(tx.category, {_category_of_mcc("coalesce(tx.mcc, v.mcc)")}) AS category,
+          coalesce(tx.clean_description, v.merchant_name) AS merchant_name, coalesce(tx.mcc, v.mcc) AS mcc,
+          tx.merchant_id, tx.card_token, tx.card_last4
+        FROM priced v LEFT JOIN silver_tx tx ON tx.transaction_id = v.transaction_id)
       SELECT *, {_hash(content)} AS row_hash, bench_run_id() AS run_id FROM joined"""
     rows = _write(con, sql, out / "gold" / "reward_transactions")
     unmatched = con.execute("SELECT count(*) FROM _out WHERE NOT transaction_found").fetchone()[0]

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from contracts.records import CATEGORY_OF_MCC as CATEGORY_OF_MCC  # re-exported for the replays
+from contracts.records import MCC_OF_CATEGORY
+
 CATEGORIES: tuple[str, ...] = (
     "entertainment",
     "food_dining",
@@ -32,23 +35,8 @@ CATEGORIES: tuple[str, ...] = (
 )
 CATEGORY_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
 
-MCC = {
-    "entertainment": "7832",  # motion picture theatres
-    "food_dining": "5812",  # eating places, restaurants
-    "gas_transport": "5541",  # service stations
-    "grocery_net": "5499",  # misc. food stores (online grocery)
-    "grocery_pos": "5411",  # grocery stores, supermarkets
-    "health_fitness": "7997",  # clubs, fitness
-    "home": "5200",  # home supply warehouse
-    "kids_pets": "5995",  # pet shops, pet food
-    "misc_net": "5969",  # direct marketing, other
-    "misc_pos": "5999",  # misc. and speciality retail
-    "personal_care": "7230",  # beauty and barber shops
-    "shopping_net": "5964",  # direct marketing, catalogue merchant
-    "shopping_pos": "5311",  # department stores
-    "travel": "4722",  # travel agencies
-}
-CATEGORY_OF_MCC = {v: k for k, v in MCC.items()}
+# The MCC table is the contract's (the lake maps MCCs back to categories with the same table).
+MCC = MCC_OF_CATEGORY
 
 # Share of legitimate transactions per category in the real set (fraudTrain.csv counts, normalised).
 CATEGORY_WEIGHTS = np.array(

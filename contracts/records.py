@@ -9,6 +9,7 @@ and silver cannot disagree.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Literal, get_args
 
@@ -39,6 +40,54 @@ def reward_status(available: object, reason: object) -> RewardStatus:
     if text or available is True:
         return "approved"
     return "pending"
+
+
+RewardKind = Literal["rebate", "bonus", "perk", "partial", "manual", "referral"]
+REWARD_KINDS: tuple[RewardKind, ...] = get_args(RewardKind)
+# The source's `reference_type` values that name what a reward refers to. A partial reward references another
+# reward (`parentRewardId`), which leads to the transaction; a perk's reference type is `perk_<n>_reward`.
+PARTIAL_REFERENCE_TYPES = ("fiat_partial", "contis_partial")
+TRANSACTION_REFERENCE_TYPES = ("contis_transactions", "fiat_transactions")
+MANUAL_REFERENCE_TYPE = "manual"
+REFERRAL_REFERENCE_TYPE = "referring"
+PERK_REFERENCE_PATTERN = r"^perk_[0-9]+_reward$"  # a regular expression both Python and Spark read
+BONUS_REWARD_TYPES = ("REBATE_BONUS",)
+# (field, match, pattern, kind), the first that matches wins; `reference_type` is compared in lower case and
+# `type` in upper case, both without surrounding space; no match is a "rebate".
+REWARD_KIND_RULES: tuple[tuple[Literal["reference_type", "type"], Literal["exact", "regex"], str, RewardKind], ...] = (
+    ("reference_type", "regex", PERK_REFERENCE_PATTERN, "perk"),
+    *(("reference_type", "exact", name, "partial") for name in PARTIAL_REFERENCE_TYPES),
+    ("reference_type", "exact", REFERRAL_REFERENCE_TYPE, "referral"),
+    ("reference_type", "exact", MANUAL_REFERENCE_TYPE, "manual"),
+    *(("type", "exact", name, "bonus") for name in BONUS_REWARD_TYPES),
+)
+REWARD_KIND_DEFAULT: RewardKind = "rebate"
+# Kinds whose fiat value may be null: they reward no transaction amount (a rebate and a partial do).
+FIAT_OPTIONAL_REWARD_KINDS: tuple[RewardKind, ...] = ("bonus", "perk", "manual", "referral")
+# Kinds that are earned on a transaction: a reward of another kind has none and is not "unmatched".
+TRANSACTION_REWARD_KINDS: tuple[RewardKind, ...] = ("rebate", "partial")
+# Kinds whose value is `fiatAmountRewarded` x `rewardRate` %; the other kinds' value is `fiatAmountRewarded`.
+RATE_VALUED_REWARD_KINDS: tuple[RewardKind, ...] = ("rebate", "partial", "bonus")
+# A partial is followed through at most this many parents (a longer chain, or a cycle, stays unresolved).
+MAX_PARTIAL_HOPS = 4
+
+
+def reward_kind(type_name: object, reference_type: object) -> RewardKind:
+    """What a reward is, from its source `type` (verbatim) and `reference_type` (verbatim, may be null).
+
+    Perks are not a type: a reward whose reference type is `perk_<n>_reward` is a perk. Partials reference
+    another reward (`fiat_partial`, `contis_partial`); `referring` is a referral, `manual` an admin's reward;
+    a `REBATE_BONUS` is a bonus; every other reward (`DAILY_REBATE_DISTRIBUTION` on a transaction) a rebate.
+    """
+    values = {
+        "reference_type": reference_type.strip().lower() if isinstance(reference_type, str) else "",
+        "type": type_name.strip().upper() if isinstance(type_name, str) else "",
+    }
+    for field, match, pattern, kind in REWARD_KIND_RULES:
+        value = values[field]
+        if (match == "exact" and value == pattern) or (match == "regex" and re.fullmatch(pattern, value)):
+            return kind
+    return REWARD_KIND_DEFAULT
 
 
 def reward_ticker(ticker: object) -> str:
@@ -91,6 +140,48 @@ StatementKind = Literal[
 STATEMENT_KINDS: tuple[StatementKind, ...] = get_args(StatementKind)
 # The kinds the spend views count as spend (refunds are shown beside them and netted off).
 SPEND_KINDS: tuple[StatementKind, ...] = ("card_purchase", "fee")
+# Rows of the card itself (payments, refunds, authorisations): what fraud is measured on. Top-ups, loads, fees
+# and transfers are account movements that no card fraud can touch, so they would dilute a fraud rate.
+CARD_KINDS: tuple[StatementKind, ...] = ("card_purchase", "card_refund", "card_authorisation")
+# A label of each kind for the star's statement-kind dimension.
+STATEMENT_KIND_LABELS: dict[StatementKind, str] = {
+    "card_purchase": "Card purchase",
+    "card_refund": "Card refund",
+    "card_authorisation": "Card authorisation (pending or declined)",
+    "top_up": "Top-up",
+    "card_load": "Card load",
+    "withdrawal": "Withdrawal",
+    "transfer": "Transfer",
+    "fee": "Fee",
+    "other": "Other",
+}
+
+# Merchant category codes of the spending categories (the categories of the Sparkov / Kaggle data set). A
+# statement row or reward that carries an MCC but no category gets the category of its MCC; an MCC not
+# listed here leaves the category unknown (null).
+MCC_OF_CATEGORY: dict[str, str] = {
+    "entertainment": "7832",  # motion picture theatres
+    "food_dining": "5812",  # eating places, restaurants
+    "gas_transport": "5541",  # service stations
+    "grocery_net": "5499",  # misc. food stores (online grocery)
+    "grocery_pos": "5411",  # grocery stores, supermarkets
+    "health_fitness": "7997",  # clubs, fitness
+    "home": "5200",  # home supply warehouse
+    "kids_pets": "5995",  # pet shops, pet food
+    "misc_net": "5969",  # direct marketing, other
+    "misc_pos": "5999",  # misc. and speciality retail
+    "personal_care": "7230",  # beauty and barber shops
+    "shopping_net": "5964",  # direct marketing, catalogue merchant
+    "shopping_pos": "5311",  # department stores
+    "travel": "4722",  # travel agencies
+}
+CATEGORY_OF_MCC: dict[str, str] = {mcc: category for category, mcc in MCC_OF_CATEGORY.items()}
+
+
+def category_of_mcc(mcc: object) -> str | None:
+    """The spending category of an MCC (`CATEGORY_OF_MCC`, surrounding space ignored), None when unknown."""
+    return CATEGORY_OF_MCC.get(mcc.strip()) if isinstance(mcc, str) else None
+
 
 # The contract's type names of card rows. The card model (ContisTransaction) sends numeric codes; the replay
 # maps the codes seen in public clients to these names.

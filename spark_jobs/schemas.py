@@ -91,6 +91,13 @@ RAW_REWARD = _struct(
     ("type", StringType()),
     ("rewardRate", StringType()),
     ("transactionOriginalId", StringType()),
+    # docs/contracts.md section 1: the source's reference verbatim, the parent of a partial, and the merchant
+    # of the reward's nested transaction. Pages landed before these fields existed read them as null.
+    ("referenceType", StringType()),
+    ("referenceId", StringType()),
+    ("parentRewardId", StringType()),
+    ("merchantName", StringType()),
+    ("mcc", StringType()),
     ("createdAt", StringType()),
     ("updatedAt", StringType()),
 )
@@ -146,7 +153,13 @@ SILVER_REWARDS = _struct(
     ("fiat_amount_minor", LongType()),
     ("fiat_currency", StringType()),
     ("reward_rate_pct", DoubleType()),
-    ("reward_type", StringType()),
+    ("reward_type", StringType()),  # the source's type verbatim
+    ("reward_kind", StringType()),  # contracts.records.RewardKind
+    ("reference_type", StringType()),
+    ("reference_id", StringType()),
+    ("parent_reward_id", StringType()),  # partials: the reward whose transaction this one belongs to
+    ("merchant_name", StringType()),  # from the reward's nested transaction
+    ("mcc", StringType()),
     ("status", StringType()),
     ("created_at", TimestampType()),
     ("updated_at", TimestampType()),
@@ -238,24 +251,43 @@ RUN_METRICS = _struct(
 
 # ---- gold ------------------------------------------------------------------------------------------------
 
+REWARD_VALUE_MINOR = DecimalType(18, 4)  # minor units of the reward's currency; a rebate's can hold fractions
+
 GOLD_REWARD_TRANSACTIONS = _struct(
     ("reward_id", StringType()),
+    # The transaction the reward belongs to: its own transactionOriginalId, or, for a partial, its parent's
+    # (through every partial of a chain). Null for rewards of no transaction and while unresolved.
     ("transaction_id", StringType()),
     ("reward_type", StringType()),
+    ("reward_kind", StringType()),
+    ("reference_type", StringType()),
+    ("reference_id", StringType()),
+    ("parent_reward_id", StringType()),
+    # direct / via_parent / no_transaction (bonus, perk, manual, referral without one) / unresolved
+    ("transaction_link", StringType()),
+    ("unresolved_reason", StringType()),  # why a reward of a transaction has none (yet); null otherwise
     ("reward_status", StringType()),
     ("is_available", BooleanType()),
     ("reward_created_at", TimestampType()),
     ("reward_updated_at", TimestampType()),
     ("plu_amount", PLU),
     ("fiat_amount_minor", LongType()),
+    ("reward_currency", StringType()),
     ("reward_rate_pct", DoubleType()),
-    ("reward_amount_gbp", DecimalType(18, 4)),
+    ("reward_amount_minor", REWARD_VALUE_MINOR),
+    ("reward_amount_gbp", DecimalType(18, 4)),  # null unless the reward is in GBP
     ("plu_price_gbp", DoubleType()),
+    ("plu_price_source", StringType()),  # rate_feed / derived_from_reward, null when neither exists
     ("transaction_found", BooleanType()),
     ("transaction_ts", TimestampType()),
-    ("transaction_amount_gbp", MONEY),
+    ("transaction_amount_minor", LongType()),
+    ("transaction_currency", StringType()),
+    ("transaction_amount_gbp", MONEY),  # null unless the transaction is in GBP
     ("transaction_type", StringType()),
-    ("category", StringType()),
+    ("statement_kind", StringType()),
+    ("category", StringType()),  # the statement row's, else the category of the MCC below
+    ("merchant_name", StringType()),  # the statement row's clean description, else the reward's nested merchant
+    ("mcc", StringType()),  # the statement row's, else the reward's nested MCC
     ("merchant_id", StringType()),
     ("card_token", StringType()),
     ("card_last4", StringType()),

@@ -1,7 +1,9 @@
 """Reporting views for Looker Studio: one SQL text per view (in `sql/`) that runs on DuckDB, PostgreSQL and Redshift.
 
-`{schema}` qualifies the tables and `{spend_kinds}` lists `contracts.records.SPEND_KINDS` (the statement kinds that
-are spend: purchases and fees; top-ups, card loads, withdrawals and transfers move money but are not spend).
+`{schema}` qualifies the tables, `{spend_kinds}` lists `contracts.records.SPEND_KINDS` (the statement kinds that
+are spend: purchases and fees; top-ups, card loads, withdrawals and transfers move money but are not spend) and
+`{card_kinds}` lists `contracts.records.CARD_KINDS` (the card's own rows, what fraud rates are measured on).
+Money is reported per currency: GBP and EUR rows are never summed together.
 The texts stay portable by taking dates and hours from the date/time dimensions and `CAST(... AS DATE)`,
 counting with `COUNT(CASE ...)` (Redshift has no `FILTER`) and giving every running window an explicit frame.
 """
@@ -12,7 +14,7 @@ from functools import cache
 from importlib import resources
 
 from cardlake.warehouse.ddl import ident
-from contracts.records import SPEND_KINDS
+from contracts.records import CARD_KINDS, SPEND_KINDS
 
 VIEWS: tuple[str, ...] = (
     "rpt_daily_spend",
@@ -34,7 +36,13 @@ def view_sql(name: str, schema: str) -> str:
     if name not in VIEWS:
         raise KeyError(f"unknown reporting view {name!r}; known: {VIEWS}")
     spend_kinds = ", ".join(f"'{kind}'" for kind in SPEND_KINDS)
-    text = _template(name).replace("{schema}", ident(schema)).replace("{spend_kinds}", spend_kinds)
+    card_kinds = ", ".join(f"'{kind}'" for kind in CARD_KINDS)
+    text = (
+        _template(name)
+        .replace("{schema}", ident(schema))
+        .replace("{spend_kinds}", spend_kinds)
+        .replace("{card_kinds}", card_kinds)
+    )
     return text.strip().rstrip(";")
 
 

@@ -34,44 +34,69 @@ def _maybe_broadcast(keys: DataFrame, count: int) -> DataFrame:
     return F.broadcast(keys) if count <= BROADCAST_MAX_KEYS else keys
 
 
-def _resolved_rows(ctx: JobContext, rewards: DataFrame, transactions: DataFrame, cleanup: ExitStack) -> DataFrame:
+def _resolved_rows(
+    ctx: JobContext, rewards: DataFrame, transactions: DataFrame, rates: DataFrame, cleanup: ExitStack
+) -> DataFrame:
     counts = rewards.agg(
         F.count(F.lit(1)).alias("all"), F.count(F.when(F.col("run_id") == F.lit(ctx.run_id), 1)).alias("changed")
     ).first()
     if counts is None:
         raise RuntimeError("gold: the reward-count aggregate returned no row")
+    # Partials are followed through their parents, which may be any reward: link all of them (the hops only
+    # join the few partials with the few parents), then keep the touched ones.
+    linked = rewards.transform(T.linked_to_transactions(ctx.run_id))
     if counts["changed"] == counts["all"]:
-        return T.reward_transactions(rewards, transactions, ctx.run_id)
+        return T.reward_transactions(linked, transactions, rates, ctx.run_id)
     changed_ids = transactions.where(F.col("run_id") == F.lit(ctx.run_id)).select("transaction_id")
+    changed_hours = (
+        rates.where(F.col("run_id") == F.lit(ctx.run_id))
+        .select(F.date_trunc("hour", F.col("rate_ts")).alias("rate_ts"))
+        .distinct()
+    )
     touched = persisted_until(
-        rewards.transform(T.rewards_touched_by(ctx.run_id, _maybe_broadcast(changed_ids, changed_ids.count()))),
+        linked.transform(
+            T.rewards_touched_by(
+                ctx.run_id,
+                _maybe_broadcast(changed_ids, changed_ids.count()),
+                _maybe_broadcast(changed_hours, changed_hours.count()),
+            )
+        ),
         cleanup,
     )
     batch_transaction_ids = touched.select("transaction_id").where(F.col("transaction_id").isNotNull()).distinct()
     needed = transactions.join(
         _maybe_broadcast(batch_transaction_ids, touched.count()), on="transaction_id", how="left_semi"
     )
-    return T.reward_transactions(touched, needed, ctx.run_id)
+    return T.reward_transactions(touched, needed, rates, ctx.run_id)
 
 
 def run(ctx: JobContext, options: GoldOptions) -> JobOutcome:
-    rewards = ctx.read(lake.SILVER_REWARDS, schemas.SILVER_REWARDS)
     transactions = ctx.read(lake.SILVER_TRANSACTIONS, schemas.SILVER_TRANSACTIONS)
+    rates = ctx.read(lake.SILVER_PLU_RATES, schemas.SILVER_PLU_RATES)
     with ExitStack() as cleanup:
+        # Read by the count, the partial hops and the join: read the table once.
+        rewards = persisted_until(ctx.read(lake.SILVER_REWARDS, schemas.SILVER_REWARDS), cleanup)
         # The counts are observed while the merge writes the rows: caching the rows to count them first cost
         # as much as the join itself.
         observed = Observation("reward_transactions")
-        rows = _resolved_rows(ctx, rewards, transactions, cleanup).observe(
+        rows = _resolved_rows(ctx, rewards, transactions, rates, cleanup).observe(
             observed,
             F.count(F.lit(1)).alias("resolved"),
-            F.count(F.when(~F.col("transaction_found"), 1)).alias("without_transaction"),
+            F.count(F.when(~F.col("transaction_found") & F.col("transaction_id").isNotNull(), 1)).alias("waiting"),
+            F.count(F.when(F.col("transaction_link") == F.lit(T.VIA_PARENT), 1)).alias("via_parent"),
+            F.count(F.when(F.col("transaction_link") == F.lit(T.NO_TRANSACTION), 1)).alias("no_transaction"),
+            F.count(F.when(F.col("transaction_link") == F.lit(T.UNRESOLVED), 1)).alias("unresolved"),
         )
         result = ctx.delta.merge(rows, ctx.table(lake.GOLD_REWARD_TRANSACTIONS), REWARD_TRANSACTIONS_SPEC)
         seen = observed.get
-    resolved, unmatched = int(seen["resolved"] or 0), int(seen["without_transaction"] or 0)
+    resolved = int(seen["resolved"] or 0)
+    waiting, via_parent = int(seen["waiting"] or 0), int(seen["via_parent"] or 0)
+    no_transaction, unresolved = int(seen["no_transaction"] or 0), int(seen["unresolved"] or 0)
     counts = TableCounts(
         lake.GOLD_REWARD_TRANSACTIONS.path, resolved, resolved, 0, result.inserted, result.updated,
-        note=f"{unmatched} reward(s) whose transaction has not arrived yet",
+        note=(f"{waiting} reward(s) whose transaction has not arrived yet; {via_parent} partial(s) linked through"
+              f" their parent; {no_transaction} of no transaction (bonus, perk, manual, referral);"
+              f" {unresolved} unresolved (see unresolved_reason)"),
     )  # fmt: skip
     record_metrics(ctx, "gold", [counts])
     return JobOutcome((counts,))

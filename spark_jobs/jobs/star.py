@@ -8,7 +8,8 @@ What is recomputed:
 - dim_address / dim_merchant / dim_customer: entities referenced by this run's transactions (silver dimension
   rows come from transaction records), rows of silver dimension tables stamped with this run when they carry a
   run_id, and customers whose age band moved since it was stored;
-- dim_date: the calendar from the earliest to the latest fact date, grown as facts arrive; dim_time: 24 hours.
+- dim_date: the calendar from the earliest to the latest fact date, grown as facts arrive; dim_time: 24 hours;
+  dim_statement_kind: the statement row kinds of contracts.records (constant).
 A table that does not exist yet (or every table, with `--option full_refresh=true`) is built from all of silver.
 
 Every batch is compared with the table on (primary key, row_hash) first and only new or different rows are
@@ -34,6 +35,7 @@ from contracts.tables import (
     DIM_CUSTOMER,
     DIM_DATE,
     DIM_MERCHANT,
+    DIM_STATEMENT_KIND,
     DIM_TIME,
     FACT_REWARD,
     FACT_TRANSACTION,
@@ -58,6 +60,7 @@ from spark_jobs.transforms.star_dims import (
     dim_address,
     dim_customer,
     dim_merchant,
+    dim_statement_kind,
 )
 from spark_jobs.transforms.star_facts import TRANSACTION_SCORES, build_fact_transaction, fact_reward
 
@@ -70,6 +73,7 @@ def run(ctx: JobContext, options: StarOptions) -> JobOutcome:
     inputs = _Inputs(ctx, options)
     counts = [
         _merge(ctx, DIM_TIME, dim_time(ctx.spark)),
+        _merge(ctx, DIM_STATEMENT_KIND, dim_statement_kind(ctx.spark)),
         _merge(ctx, DIM_ADDRESS, inputs.addresses_to_refresh().transform(dim_address)),
         _merge(ctx, DIM_MERCHANT, inputs.merchants_to_refresh().transform(dim_merchant)),
         _merge(ctx, DIM_CUSTOMER, dim_customer(cards_with_cardholder(inputs.cards_to_refresh(), inputs.cardholders),

@@ -13,10 +13,13 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from contracts.records import (
+    CATEGORY_OF_MCC,
     CURRENCIES,
-    FIAT_OPTIONAL_REWARD_TYPES,
+    FIAT_OPTIONAL_REWARD_KINDS,
     GBP,
     MINOR_UNITS_PER_MAJOR,
+    REWARD_KIND_DEFAULT,
+    REWARD_KIND_RULES,
     REWARD_STATUSES,
     REWARD_TICKER,
     REWARD_TICKER_ALIASES,
@@ -145,7 +148,7 @@ def with_reward_rejection(records: DataFrame) -> DataFrame:
         (F.col("rec.amount").cast("double") > 1e7, "absurd_amount"),
         (
             F.col("rec.fiatAmountRewarded").isNull()
-            & ~F.coalesce(F.col("rec.type").isin(*FIAT_OPTIONAL_REWARD_TYPES), F.lit(False)),
+            & ~reward_kind(F.col("rec.type"), F.col("rec.referenceType")).isin(*FIAT_OPTIONAL_REWARD_KINDS),
             "missing_field:fiatAmountRewarded",
         ),
         (~_is_integer("rec.fiatAmountRewarded"), "wrong_type:fiatAmountRewarded"),
@@ -246,6 +249,27 @@ def statement_kind(type_name: Column) -> Column:
     return F.lit("other") if kind is None else kind.otherwise(F.lit("other"))
 
 
+def reward_kind(type_name: Column, reference_type: Column) -> Column:
+    """A reward's kind by `contracts.records.REWARD_KIND_RULES` (`reward_kind` in Python)."""
+    values = {
+        "reference_type": F.lower(F.trim(F.coalesce(reference_type, F.lit("")))),
+        "type": F.upper(F.trim(F.coalesce(type_name, F.lit("")))),
+    }
+    kind: Column | None = None
+    for field, match, pattern, value in REWARD_KIND_RULES:
+        subject = values[field]
+        condition = subject == F.lit(pattern) if match == "exact" else subject.rlike(pattern)
+        kind = F.when(condition, F.lit(value)) if kind is None else kind.when(condition, F.lit(value))
+    default = F.lit(REWARD_KIND_DEFAULT)
+    return default if kind is None else kind.otherwise(default)
+
+
+def category_of_mcc(mcc: Column) -> Column:
+    """The spending category of an MCC by `contracts.records.CATEGORY_OF_MCC`; null for an unlisted MCC."""
+    table = F.create_map(*[F.lit(x) for pair in sorted(CATEGORY_OF_MCC.items()) for x in pair])
+    return F.element_at(table, F.trim(mcc))
+
+
 def amount_gbp(amount_minor: Column, currency: Column) -> Column:
     """Major units of GBP, only where the amount is in GBP: no rate to GBP exists for other currencies."""
     major = (amount_minor.cast("decimal(20,0)") / MINOR_UNITS_PER_MAJOR).cast(schemas.MONEY)
@@ -276,7 +300,12 @@ def normalised_transactions(pan_key: str, run_id: str) -> Callable[[DataFrame], 
             (kind == F.lit("card_refund")).alias("is_refund"),
             F.col(r + "description").alias("description"),
             F.col(r + "cleanDescription").alias("clean_description"),
-            F.coalesce(F.col(r + "category"), F.col(r + "merchant.category")).alias("category"),
+            # A statement row with an MCC but no category (the real API's) gets its MCC's category.
+            F.coalesce(
+                F.col(r + "category"),
+                F.col(r + "merchant.category"),
+                category_of_mcc(F.coalesce(F.col(r + "mcc"), F.col(r + "merchant.mcc"))),
+            ).alias("category"),
             F.coalesce(F.col(r + "mcc"), F.col(r + "merchant.mcc")).alias("mcc"),
             card_token(F.col(r + "card.number"), pan_key).alias("card_token"),
             card_last4(F.col(r + "card.number")).alias("card_last4"),
@@ -382,12 +411,19 @@ def silver_rewards(run_id: str) -> Callable[[DataFrame], DataFrame]:
             F.upper(F.coalesce(F.col(r + "fiatCurrency"), F.lit(GBP))).alias("fiat_currency"),
             F.col(r + "rewardRate").cast("double").alias("reward_rate_pct"),
             F.col(r + "type").alias("reward_type"),
+            reward_kind(F.col(r + "type"), F.col(r + "referenceType")).alias("reward_kind"),
+            F.col(r + "referenceType").alias("reference_type"),
+            F.col(r + "referenceId").alias("reference_id"),
+            F.trim(F.col(r + "parentRewardId")).alias("parent_reward_id"),
+            F.col(r + "merchantName").alias("merchant_name"),
+            F.trim(F.col(r + "mcc")).alias("mcc"),
             F.lower(F.col(r + "status")).alias("status"),
             created.alias("created_at"),
             F.col(r + "updatedAt").cast("timestamp").alias("updated_at"),
             F.date_format(created, "yyyy-MM").alias("created_month"),
             "source_file",
         ).withColumn("run_id", F.lit(run_id))
+        normalised = normalised.transform(with_card_numbers_masked(["merchant_name"]))
         content = [
             f.name for f in schemas.SILVER_REWARDS.fields if f.name not in ("record_hash", "source_file", "run_id")
         ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from contracts.tables import DIM_ADDRESS, DIM_CUSTOMER, DIM_MERCHANT
+from contracts.records import CARD_KINDS, SPEND_KINDS, STATEMENT_KIND_LABELS, STATEMENT_KINDS
+from contracts.tables import DIM_ADDRESS, DIM_CUSTOMER, DIM_MERCHANT, DIM_STATEMENT_KIND
 from spark_jobs.transforms.star import conformed_to, surrogate_key
 
 # Upper bounds (exclusive) of the city size classes, by population.
@@ -51,6 +52,16 @@ def age_band(date_of_birth: Column, as_of: date) -> Column:
     for lowest, label in AGE_BANDS:
         band = band.when(age >= lowest, label)
     return band
+
+
+def dim_statement_kind(spark: SparkSession) -> DataFrame:
+    """One row per statement row kind of contracts.records (constant, like dim_time)."""
+    rows = [
+        (i, kind, STATEMENT_KIND_LABELS[kind], kind in SPEND_KINDS, kind in CARD_KINDS, kind == "card_refund")
+        for i, kind in enumerate(STATEMENT_KINDS)
+    ]
+    schema = "statement_kind_key int, statement_kind string, label string, is_spend boolean, is_card_row boolean, "
+    return spark.createDataFrame(rows, schema + "is_refund boolean").transform(conformed_to(DIM_STATEMENT_KIND))
 
 
 def dim_address(addresses: DataFrame) -> DataFrame:

@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 
 from contracts.records import (
+    CARD_KINDS,
     CURRENCIES,
+    FIAT_OPTIONAL_REWARD_KINDS,
+    REWARD_KINDS,
     REWARD_STATUSES,
+    STATEMENT_KIND_LABELS,
     STATEMENT_KINDS,
+    category_of_mcc,
     minor_units,
+    reward_kind,
     reward_status,
     reward_ticker,
     statement_direction,
@@ -123,3 +129,41 @@ def test_statement_kind_of_every_type_seen(type_name: str, kind: str) -> None:
 
 def test_accounts_are_gbp_or_eur() -> None:
     assert CURRENCIES == ("GBP", "EUR")
+
+
+@pytest.mark.parametrize(
+    ("type_name", "reference_type", "kind"),
+    [
+        ("DAILY_REBATE_DISTRIBUTION", "contis_transactions", "rebate"),
+        ("DAILY_REBATE_DISTRIBUTION", "fiat_transactions", "rebate"),
+        ("DAILY_REBATE_DISTRIBUTION", None, "rebate"),
+        ("REBATE_BONUS", None, "bonus"),
+        (" rebate_bonus ", "", "bonus"),
+        ("DAILY_REBATE_DISTRIBUTION", "perk_12_reward", "perk"),
+        ("REBATE_BONUS", "PERK_3_REWARD", "perk"),  # the reference decides before the type
+        ("DAILY_REBATE_DISTRIBUTION", "perk_reward", "rebate"),  # not perk_<n>_reward
+        ("DAILY_REBATE_DISTRIBUTION", "fiat_partial", "partial"),
+        ("DAILY_REBATE_DISTRIBUTION", "contis_partial", "partial"),
+        ("REBATE_BONUS", "manual", "manual"),
+        ("REBATE_BONUS", "referring", "referral"),
+        (None, None, "rebate"),
+    ],
+)
+def test_reward_kind_of_every_reference_type_seen(type_name: object, reference_type: object, kind: str) -> None:
+    assert reward_kind(type_name, reference_type) == kind
+    assert kind in REWARD_KINDS
+
+
+def test_fiat_optional_kinds_are_those_of_no_transaction_amount() -> None:
+    assert set(FIAT_OPTIONAL_REWARD_KINDS) == set(REWARD_KINDS) - {"rebate", "partial"}
+
+
+def test_mcc_maps_back_to_its_category_and_an_unlisted_one_to_none() -> None:
+    assert category_of_mcc("5411") == "grocery_pos"
+    assert category_of_mcc(" 7832 ") == "entertainment"
+    assert category_of_mcc("0000") is None and category_of_mcc(None) is None
+
+
+def test_card_kinds_are_the_card_rows_and_every_kind_has_a_label() -> None:
+    assert set(CARD_KINDS) == {"card_purchase", "card_refund", "card_authorisation"}
+    assert set(STATEMENT_KIND_LABELS) == set(STATEMENT_KINDS)

@@ -39,7 +39,8 @@ def daily_batches() -> list[tuple[int, dict[str, list]]]:
             "transactions": [transaction("t1", iso(0), 1250), transaction("t2", iso(0, 11), 4000, pan=PAN2,
                                                                               cardholder="ch_2")],
             "rewards": [reward("r1", "t1", iso(0, 12)), reward("r3", "t3", iso(0, 13)),  # r3 before t3
-                        reward("perk", None, iso(0, 14), rate=None, reward_type="PERK_REWARD", fiat=500)],
+                        reward("perk", None, iso(0, 14), rate=0.0, fiat=500,
+                               referenceType="perk_1_reward")],
         }),
         (1, {
             "transactions": [transaction("t3", iso(1), 700), transaction("t4", iso(1, 12), 150),
@@ -135,8 +136,9 @@ def test_records_read_reconcile_with_accepted_plus_quarantined(one_batch):
     rewards = silver.table("silver/rewards")
     assert rewards.read == 7 and rewards.accepted == 7
     gold = result["gold"].table("gold/reward_transactions")
-    # r1, r2, r3 and the perk, counted as they were written; only the perk has no transaction.
-    assert (gold.read, gold.inserted) == (4, 4) and gold.note.startswith("1 reward(s) whose transaction")
+    # r1, r2, r3 and the perk, counted as they were written; only the perk has no transaction, and needs none.
+    assert (gold.read, gold.inserted) == (4, 4) and gold.note.startswith("0 reward(s) whose transaction")
+    assert "1 of no transaction" in gold.note
     quarantine = DeltaTable(str(tmp_path / "lake/silver/quarantine")).to_pandas()
     assert quarantine["reason"].tolist() == ["wrong_type:amount"]
     run_metrics = DeltaTable(str(tmp_path / "lake/silver/run_metrics")).to_pandas()

@@ -12,7 +12,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from cardapi.replay_plutus import load_export
-from contracts.records import statement_kind
+from contracts.records import category_of_mcc, reward_kind, statement_kind
 from spark_jobs import schemas
 from spark_jobs.jobs.silver import QUARANTINE_SPEC
 from spark_jobs.pan import card_token, mask_card_numbers, mask_pans
@@ -359,3 +359,90 @@ def test_reward_defects_stay_quarantined_with_their_field(spark):
         "eur": None,
         "usd": "unknown_currency",
     }
+
+
+def test_reward_kind_in_spark_follows_the_contract_rule(spark):
+    cases = [("DAILY_REBATE_DISTRIBUTION", "contis_transactions"), ("DAILY_REBATE_DISTRIBUTION", None),
+             ("REBATE_BONUS", None), (" rebate_bonus ", ""), ("DAILY_REBATE_DISTRIBUTION", "perk_12_reward"),
+             ("REBATE_BONUS", "PERK_3_REWARD"), ("X", "perk_reward"), ("X", "perk_1_reward_x"),
+             ("X", "fiat_partial"), ("X", " contis_partial "), ("REBATE_BONUS", "manual"), ("X", "referring"),
+             (None, None)]  # fmt: skip
+    df = spark.createDataFrame(cases, "type string, reference_type string")
+    got = df.select("type", "reference_type", T.reward_kind(F.col("type"), F.col("reference_type")).alias("kind"))
+    assert {(r["type"], r["reference_type"]): r["kind"] for r in got.collect()} == {
+        case: reward_kind(*case) for case in cases
+    }
+
+
+def test_category_of_mcc_in_spark_follows_the_contract_table(spark):
+    mccs = ["5411", " 7832 ", "0000", None]
+    df = spark.createDataFrame([(m,) for m in mccs], "mcc string")
+    got = {
+        r["mcc"]: r["category"] for r in df.select("mcc", T.category_of_mcc(F.col("mcc")).alias("category")).collect()
+    }
+    assert got == {m: category_of_mcc(m) for m in mccs}
+
+
+def silver_rewards_of(spark, records):
+    checked = (
+        pages(spark, records)
+        .transform(T.records_from_pages)
+        .transform(T.parsed_with(schemas.RAW_REWARD))
+        .transform(T.with_reward_rejection)
+    )
+    return reasons(checked), {
+        r["reward_id"]: r for r in checked.transform(T.accepted).transform(T.silver_rewards("run")).collect()
+    }
+
+
+def test_silver_keeps_the_reference_parent_and_nested_merchant_of_a_reward(spark):
+    when = "2025-06-01T12:00:00Z"
+    records = [
+        reward("rebate", "t1", when, referenceType="contis_transactions", referenceId="t1", merchantName="Tesco",
+               mcc="5411"),
+        reward("partial", None, when, referenceType="fiat_partial", referenceId="rebate", parentRewardId="rebate"),
+        reward("perk", None, when, rate=0.0, fiat=None, referenceType="perk_7_reward", referenceId="7"),
+        reward("manual", None, when, rate=None, fiat=None, reward_type="REBATE_BONUS", referenceType="manual"),
+        reward("old-page", "t1", when),  # landed before the fields existed: they read as null
+        reward("card-in-name", "t1", when, merchantName=f"paid with {PAN}"),
+    ]  # fmt: skip
+    got_reasons, rows = silver_rewards_of(spark, records)
+    assert set(got_reasons.values()) == {None}
+    fields = ("reward_kind", "reference_type", "reference_id", "parent_reward_id", "merchant_name", "mcc",
+              "transaction_id")  # fmt: skip
+    assert {rid: tuple(row[f] for f in fields) for rid, row in rows.items()} == {
+        "rebate": ("rebate", "contis_transactions", "t1", None, "Tesco", "5411", "t1"),
+        "partial": ("partial", "fiat_partial", "rebate", "rebate", None, None, None),
+        "perk": ("perk", "perk_7_reward", "7", None, None, None, None),
+        "manual": ("manual", "manual", None, None, None, None, None),
+        "old-page": ("rebate", None, None, None, None, None, "t1"),
+        "card-in-name": ("rebate", None, None, None, "paid with ************1486", None, "t1"),
+    }
+
+
+def test_a_rebate_or_partial_without_fiat_is_a_defect_but_other_kinds_need_none(spark):
+    when = "2025-06-01T12:00:00Z"
+    records = [
+        reward("rebate", "t1", when, fiat=None),
+        reward("partial", None, when, fiat=None, referenceType="fiat_partial", parentRewardId="p"),
+        reward("perk", None, when, fiat=None, referenceType="perk_1_reward"),
+        reward("referral", None, when, fiat=None, referenceType="referring"),
+    ]
+    got_reasons, _ = silver_rewards_of(spark, records)
+    assert got_reasons == {"rebate": "missing_field:fiatAmountRewarded",
+                           "partial": "missing_field:fiatAmountRewarded", "perk": None, "referral": None}  # fmt: skip
+
+
+def test_a_statement_row_with_an_mcc_but_no_category_gets_the_category_of_its_mcc(spark):
+    rows = []
+    for tid, mcc in (("t1", "7832"), ("t2", "1234")):
+        row = transaction(tid, "2025-06-01T12:00:00Z", 500)
+        row.update(card=None, cardholder=None, merchant=None, category=None, mcc=mcc)
+        rows.append(row)
+    silver = (
+        checked_transactions(spark, rows)
+        .transform(T.accepted)
+        .transform(T.normalised_transactions(KEY, "run"))
+        .transform(T.silver_transactions)
+    )
+    assert {r["transaction_id"]: r["category"] for r in silver.collect()} == {"t1": "entertainment", "t2": None}

@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 from chispa import assert_df_equality
 
+from contracts.records import STATEMENT_KINDS
 from contracts.tables import FACT_REWARD, FACT_TRANSACTION
 from spark_jobs.transforms.star import star_rows, star_struct
+from spark_jobs.transforms.star_dims import dim_statement_kind
 from spark_jobs.transforms.star_facts import TRANSACTION_SCORES, build_fact_transaction, fact_reward
 from tests.star.builders import (
     refund,
@@ -39,8 +41,21 @@ def test_fact_transaction_keys_amounts_rebates_and_scores(spark):
     rewards = reward_transactions_df(
         spark,
         reward_transaction("rw_1", "tx_1"),
-        reward_transaction("rw_2", "tx_1", reward_type="REBATE_BONUS", reward_amount_gbp=Decimal("0.5000")),
-        reward_transaction("rw_3", "tx_1", reward_status="rejected", reward_amount_gbp=Decimal("9.0000")),
+        reward_transaction(
+            "rw_2",
+            "tx_1",
+            reward_type="REBATE_BONUS",
+            reward_kind="bonus",
+            reward_amount_gbp=Decimal("0.5000"),
+            reward_amount_minor=Decimal("50.0000"),
+        ),
+        reward_transaction(
+            "rw_3",
+            "tx_1",
+            reward_status="rejected",
+            reward_amount_gbp=Decimal("9.0000"),
+            reward_amount_minor=Decimal("900.0000"),
+        ),
         reward_transaction("rw_4", None),  # a perk: belongs to no transaction
     )
     scores = _scores(spark, ("tx_1", 0.2, "v1", "run-1"), ("tx_1", 0.9, "v2", "run-2"))
@@ -61,6 +76,8 @@ def test_fact_transaction_keys_amounts_rebates_and_scores(spark):
     )
     # Two earned rebates; the rejected one and the perk are not on it.
     assert sale["reward_amount_gbp"] == Decimal("1.9991")
+    assert (sale["reward_amount_minor"], sale["reward_currency"]) == (Decimal("199.9100"), "GBP")
+    assert (sale["amount_minor"], sale["signed_amount_minor"], sale["statement_kind_key"]) == (4997, 4997, 0)
     assert sale["reward_plu_amount"] == Decimal("0.50000000")
     assert sale["fraud_score"] == 0.9  # the latest run's score
 
@@ -70,6 +87,7 @@ def test_fact_transaction_keys_amounts_rebates_and_scores(spark):
         True,
     )
     assert (ret["time_key"], ret["reward_amount_gbp"], ret["fraud_score"]) == (23, None, None)
+    assert (ret["signed_amount_minor"], ret["statement_kind_key"]) == (-4997, 1)
     assert (orphan["customer_key"], orphan["merchant_key"]) == (None, None)
 
 
@@ -103,7 +121,7 @@ def test_fact_reward_rows(spark):
     rewards = reward_transactions_df(
         spark,
         reward_transaction("rw_1", "tx_1", reward_status="approved"),
-        reward_transaction("rw_perk", None, reward_type="PERK_REWARD"),
+        reward_transaction("rw_perk", None),
         reward_transaction("rw_early", "tx_unseen", transaction_found=False),
     )
     out = rewards.transform(fact_reward)
@@ -116,11 +134,20 @@ def test_fact_reward_rows(spark):
                 xxhash64(spark, "tok_a"),
                 20250602,
                 "DAILY_REBATE_DISTRIBUTION",
+                "rebate",
+                "direct",
+                None,
                 "approved",
                 True,
                 Decimal("0.25000000"),
+                Decimal("149.9100"),
+                "GBP",
                 Decimal("1.4991"),
                 5.9964,
+                "derived_from_reward",
+                "misc_net",
+                "Rippin, Kub and Mann",
+                "5969",
                 datetime(2025, 6, 2, 1, 0, tzinfo=UTC),
                 datetime(2025, 6, 2, 1, 0, tzinfo=UTC),
             )
@@ -130,7 +157,7 @@ def test_fact_reward_rows(spark):
     assert_df_equality(out.where("reward_id = 'rw_1'"), expected, ignore_nullable=True)
     others = {r["reward_id"]: r for r in out.where("reward_id <> 'rw_1'").collect()}
     # Perks have no transaction; a reward whose transaction is not seen yet gets its key when it arrives.
-    assert others["rw_perk"]["transaction_key"] is None
+    assert (others["rw_perk"]["transaction_key"], others["rw_perk"]["reward_kind"]) == (None, "perk")
     assert others["rw_early"]["transaction_key"] is None
     assert others["rw_early"]["customer_key"] is None
     assert others["rw_early"]["is_available"] is False
@@ -166,3 +193,27 @@ def test_star_rows_adds_bookkeeping_after_warehouse_columns(spark):
         f.dataType for f in star_struct(FACT_TRANSACTION)
     ]
     assert out.first()["run_id"] == "run-9"
+
+
+def test_the_statement_row_takes_merchant_mcc_and_category_from_its_reward_when_it_has_none(spark):
+    bare = transaction("tx_bare", category=None, mcc=None, clean_description=None, merchant_id=None)
+    own = transaction("tx_own")
+    rewards = reward_transactions_df(
+        spark,
+        reward_transaction("rw_bare", "tx_bare", merchant_name="Odeon", mcc="7832", category="entertainment"),
+        reward_transaction("rw_own", "tx_own", merchant_name="Other name", mcc="5411"),
+    )
+    facts = build_fact_transaction(transactions_df(spark, bare, own), rewards, _scores(spark))
+    got = {r["transaction_id"]: (r["merchant_name"], r["mcc"], r["category"]) for r in facts.collect()}
+    assert got == {
+        "tx_bare": ("Odeon", "7832", "entertainment"),
+        "tx_own": ("Rippin, Kub and Mann", "5969", "misc_net"),
+    }
+
+
+def test_dim_statement_kind_has_one_row_per_kind_with_its_flags(spark):
+    rows = {r["statement_kind"]: r for r in dim_statement_kind(spark).collect()}
+    assert list(rows) == list(STATEMENT_KINDS)
+    assert [k for k, r in rows.items() if r["is_spend"]] == ["card_purchase", "fee"]
+    assert [k for k, r in rows.items() if r["is_card_row"]] == ["card_purchase", "card_refund", "card_authorisation"]
+    assert [r["statement_kind_key"] for r in rows.values()] == list(range(len(STATEMENT_KINDS)))

@@ -43,7 +43,16 @@ from tests.star.builders import (
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
-GOLD_STAR = ["dim_time", "dim_address", "dim_merchant", "dim_customer", "fact_transaction", "fact_reward", "dim_date"]
+GOLD_STAR = [
+    "dim_time",
+    "dim_statement_kind",
+    "dim_address",
+    "dim_merchant",
+    "dim_customer",
+    "fact_transaction",
+    "fact_reward",
+    "dim_date",
+]
 REWARD_TX_SPEC = MergeSpec(keys=("reward_id",), version_column=None, compare_column="row_hash")
 
 
@@ -186,6 +195,7 @@ def test_first_run_builds_every_table(lake_runs):
     after = lake_runs["after_run1"]
     assert {t: len(after[t]["rows"]) for t in GOLD_STAR} == {
         "dim_time": 24,
+        "dim_statement_kind": 9,
         "dim_address": 1,
         "dim_merchant": 1,
         "dim_customer": 1,
@@ -318,6 +328,7 @@ def test_export_holds_only_the_rows_the_run_changed(lake_runs):
     assert {name: t["rows"] for name, t in tables.items()} == {
         "dim_date": 7,  # 2025-06-04 .. 2025-06-10
         "dim_time": 0,
+        "dim_statement_kind": 0,  # constant: written once, by the first run
         "dim_address": 0,
         "dim_customer": 0,
         "dim_merchant": 1,

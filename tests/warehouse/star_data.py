@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from cardlake.warehouse.export import arrow_schema
 from contracts.lake import export_manifest_uri
+from contracts.records import CARD_KINDS, SPEND_KINDS, STATEMENT_KIND_LABELS, STATEMENT_KINDS
 from contracts.tables import TABLES_BY_NAME
 
 MON, SAT = date(2025, 6, 2), date(2025, 6, 7)
@@ -37,6 +38,14 @@ def dim_time() -> list[dict[str, Any]]:
         {"time_key": h, "hour_of_day": h, "hour_label": f"{h:02d}:00-{h:02d}:59",
          "day_part": "night" if h >= 22 or h < 4 else "day", "is_night": h >= 22 or h < 4}
         for h in range(24)
+    ]  # fmt: skip
+
+
+def dim_statement_kind() -> list[dict[str, Any]]:
+    return [
+        {"statement_kind_key": i, "statement_kind": k, "label": STATEMENT_KIND_LABELS[k], "is_spend": k in SPEND_KINDS,
+         "is_card_row": k in CARD_KINDS, "is_refund": k == "card_refund"}
+        for i, k in enumerate(STATEMENT_KINDS)
     ]  # fmt: skip
 
 
@@ -76,16 +85,20 @@ def _txn(key: int, customer: int, merchant: int, day: date, hour: int, amount: s
     value = Decimal(amount)
     kind = kind or ("card_refund" if refund else "card_purchase")
     gbp = value if currency == "GBP" else None
-    signed = None if gbp is None else (-gbp if kind in ("card_refund", "top_up") else gbp)
+    credit = kind in ("card_refund", "top_up")
+    signed = None if gbp is None else (-gbp if credit else gbp)
+    minor = int(value * 100)
     return {
         "transaction_key": key, "transaction_id": f"t{key}", "customer_key": customer, "address_key": customer,
         "merchant_key": merchant, "date_key": int(day.strftime("%Y%m%d")), "time_key": hour,
         "transaction_ts": _ts(day, hour), "transaction_date": day,
         "transaction_type": "CARD_REFUND" if refund else "CARD_SETTLEMENT", "statement_kind": kind,
-        "category": "grocery_pos" if merchant == 1 else "shopping_net", "amount_minor": int(value * 100),
-        "currency": currency, "amount_gbp": gbp,
+        "statement_kind_key": STATEMENT_KINDS.index(kind), "merchant_name": None, "mcc": None,
+        "category": "grocery_pos" if merchant == 1 else "shopping_net", "amount_minor": minor,
+        "signed_amount_minor": -minor if credit else minor, "currency": currency, "amount_gbp": gbp,
         "signed_amount_gbp": signed, "is_refund": refund, "is_fraud": fraud,
-        "fraud_score": score, "reward_amount_gbp": None, "reward_plu_amount": None, "updated_at": T0,
+        "fraud_score": score, "reward_amount_minor": None, "reward_currency": None, "reward_amount_gbp": None,
+        "reward_plu_amount": None, "updated_at": T0,
     }  # fmt: skip
 
 
@@ -101,12 +114,19 @@ def fact_transaction() -> list[dict[str, Any]]:
     ]
 
 
-def reward(key: int, status: str, plu: str, gbp: str, day: date, transaction: int | None) -> dict[str, Any]:
+def reward(key: int, status: str, plu: str, value: str, day: date, transaction: int | None,
+           currency: str = "GBP") -> dict[str, Any]:  # fmt: skip
+    gbp = Decimal(value) if currency == "GBP" else None
     return {
         "reward_key": key, "reward_id": f"rw_{key}", "transaction_key": transaction, "customer_key": 1,
         "date_key": int(day.strftime("%Y%m%d")), "reward_type": "DAILY_REBATE_DISTRIBUTION",
+        "reward_kind": "rebate", "transaction_link": "direct" if transaction else "unresolved",
+        "unresolved_reason": None if transaction else "transaction_not_found",
         "reward_status": status, "is_available": status == "approved", "plu_amount": Decimal(plu),
-        "reward_amount_gbp": Decimal(gbp), "plu_price_gbp": float(Decimal(gbp) / Decimal(plu)),
+        "reward_amount_minor": Decimal(value) * 100, "reward_currency": currency, "reward_amount_gbp": gbp,
+        "plu_price_gbp": None if gbp is None else float(gbp / Decimal(plu)),
+        "plu_price_source": None if gbp is None else "derived_from_reward", "category": None,
+        "merchant_name": None, "mcc": None,
         "reward_created_at": _ts(day, 12), "reward_updated_at": _ts(day, 12),
     }  # fmt: skip
 
@@ -116,6 +136,7 @@ def fact_reward() -> list[dict[str, Any]]:
         reward(1, "pending", "0.5", "0.30", MON, 1),
         reward(2, "approved", "1.0", "0.60", SAT, 4),
         reward(3, "rejected", "2.0", "1.00", SAT, None),
+        reward(9, "approved", "0.2", "0.16", SAT, 7, currency="EUR"),  # apart from GBP, no GBP value
     ]
 
 
@@ -134,7 +155,8 @@ def fraud_alerts() -> list[dict[str, Any]]:
 
 def star() -> dict[str, list[dict[str, Any]]]:
     return {
-        "dim_date": dim_date(), "dim_time": dim_time(), "dim_address": dim_address(),
+        "dim_date": dim_date(), "dim_time": dim_time(), "dim_statement_kind": dim_statement_kind(),
+        "dim_address": dim_address(),
         "dim_customer": dim_customer(), "dim_merchant": dim_merchant(), "fact_transaction": fact_transaction(),
         "fact_reward": fact_reward(), "fraud_alerts": fraud_alerts(),
     }  # fmt: skip

@@ -41,13 +41,14 @@ def test_load_flow_loads_the_export_and_the_summary_reads_the_views(
 
     summary = read_warehouse_summary(config)
     # Every statement row (the hand-made star adds a top-up, a fee and an EUR purchase to four card rows).
-    assert summary.fact_transaction_rows == 7 and summary.fact_reward_rows == 3
-    assert (summary.rewards_earned_gbp, summary.rewards_earned_plu) == (0.9, 1.5)  # rejected not earned
-    assert (summary.plu_pending, summary.plu_available, summary.plu_rejected) == (0.5, 1.0, 2.0)
+    assert summary.fact_transaction_rows == 7 and summary.fact_reward_rows == 4
+    # Rejected not earned; the EUR reward earns PLU but no GBP.
+    assert (summary.rewards_earned_gbp, summary.rewards_earned_plu) == (0.9, 1.7)
+    assert (summary.plu_pending, summary.plu_available, summary.plu_rejected) == (0.5, 1.2, 2.0)
     assert [c.category for c in summary.top_categories] == ["shopping_net", "grocery_pos"]
     assert all(isinstance(c, CategorySpend) for c in summary.top_categories)
     assert summary.open_fraud_alerts == 1
-    assert summary.fraud_rate == round(1 / 7, 6)
+    assert summary.fraud_rate == round(1 / 5, 6)  # over the five card rows: the top-up and the fee do not dilute it
 
     with pytest.raises(ExportError, match="belongs to run 'run-1', not 'run-9'"):
         load("run-9", uri)
