@@ -15,6 +15,8 @@ Query = tuple[str, list[Any]]
 
 MONTH = "CAST(DATE_TRUNC('month', spend_date) AS DATE)"
 REWARD_MONTH = "CAST(DATE_TRUNC('month', reward_date) AS DATE)"
+# The views keep GBP and EUR apart (never summed); the spending page's money is in pounds, so it reads GBP rows.
+SPEND_CURRENCY = "GBP"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class SpendFilter:
 
     def clause(self, placeholder: str) -> Query:
         return where(
+            in_list("currency", (SPEND_CURRENCY,), placeholder),
             in_list(MONTH, self.months, placeholder),
             in_list("category", self.categories, placeholder),
             in_list("state", self.states, placeholder),
@@ -34,7 +37,7 @@ class SpendFilter:
 
 
 def spend_choices() -> str:
-    return f"SELECT DISTINCT {MONTH} AS month, category, state FROM rpt_daily_spend"
+    return f"SELECT DISTINCT {MONTH} AS month, category, state FROM rpt_daily_spend WHERE currency = '{SPEND_CURRENCY}'"
 
 
 def spend_totals(f: SpendFilter, placeholder: str) -> Query:
@@ -59,7 +62,9 @@ def spend_by(dimension: str, f: SpendFilter, placeholder: str, limit: int | None
 
 
 def rewards_daily(months: Sequence[Any], placeholder: str) -> Query:
-    clause, params = where(in_list(REWARD_MONTH, months, placeholder))
+    clause, params = where(
+        in_list("currency", (SPEND_CURRENCY,), placeholder), in_list(REWARD_MONTH, months, placeholder)
+    )
     return (
         "SELECT reward_date, rewards, plu_earned, gbp_earned, gbp_earned_running, avg_plu_price_gbp, plu_pending, "
         f"gbp_pending, plu_available, gbp_available, plu_rejected FROM rpt_rewards{clause} ORDER BY reward_date",

@@ -43,6 +43,10 @@ def _bar(frame: pd.DataFrame, x: str, y: str, title: str, sort: str | None = "-x
 
 def render() -> None:
     st.title("Spending and rewards")
+    st.caption(
+        f"Money in {q.SPEND_CURRENCY}: accounts in other currencies are kept apart in the reporting views "
+        "(their `currency` column) and never added to pounds."
+    )
     notice = st.empty()
     src = sources()
     page, mark = PageData(src.reader), src.reader.placeholder

@@ -118,4 +118,4 @@ def test_duckdb_warehouse_is_opened_read_only_by_the_reader(tmp_path: Path) -> N
     dropped = reader.read("DROP VIEW rpt_top_categories")
     assert dropped.problem is not None and "read-only" in dropped.problem.lower()
     with DuckDBWarehouse(tmp_path / "warehouse.duckdb", read_only=True) as wh:
-        assert wh.query("SELECT COUNT(*) FROM rpt_top_categories") == [(2,)]
+        assert wh.query("SELECT COUNT(*) FROM rpt_top_categories") == [(3,)]  # GBP and EUR rows apart

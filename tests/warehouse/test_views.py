@@ -116,7 +116,7 @@ def test_data_freshness_gives_each_table_its_rows_and_newest_times(loaded: Wareh
     assert set(by_table) == {"fact_transaction", "fact_reward", "fraud_alerts", "dim_customer", "dim_merchant"}
     naive = T0.replace(tzinfo=None)
     assert by_table["fact_transaction"] == (7, datetime(2025, 6, 7, 10, 15), naive)
-    assert by_table["fact_reward"] == (3, datetime(2025, 6, 7, 12, 15), datetime(2025, 6, 7, 12, 15))
+    assert by_table["fact_reward"] == (4, datetime(2025, 6, 7, 12, 15), datetime(2025, 6, 7, 12, 15))
     assert by_table["fraud_alerts"] == (2, datetime(2025, 6, 7, 10, 15), datetime(2025, 6, 7, 10, 15))
     assert by_table["dim_customer"] == (2, None, naive)
 
