@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     pan_token_key: SecretStr | None = None  # falls back to the Secret block, then the flagged local key
     pan_token_secret_block: str = names.PAN_TOKEN_KEY_BLOCK
 
+    # failure notifications: the block (`<block type slug>/<name>`) the automations send through
+    notification_block: str = f"cardlake-log-file-notification/{names.NOTIFICATION_BLOCK}"
+
     # fraud
     fraud_threshold: float | None = Field(None, ge=0.0, le=1.0)  # None: the threshold the model was trained with
     model_dir: str | None = None  # defaults to <home>/models, or <lake>/models when the lake is on S3

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cardlake.config import load_settings
 from cardlake.lake_writer import lake_writer
+from contracts import names
 from contracts.jobs import LocalSpark
 from spark_jobs.fraud.model import GbtParams
 
@@ -61,7 +62,7 @@ def train_and_register(
         )
 
 
-@flow(name="train-fraud-model")
+@flow(name=names.TRAIN_FLOW)
 def train_fraud_model(
     lake_uri: str | None = None,
     models_root: str | None = None,
