@@ -32,6 +32,10 @@ ENTRY_FLOWS: tuple[str, ...] = (PIPELINE_FLOW, ALERTS_FLOW, BACKFILL_FLOW, TRAIN
 # Prefect global concurrency limit (limit 1) that every run writing the Delta lake holds while it writes.
 LAKE_WRITER_LIMIT = "cardlake-lake-writer"
 
+# DynamoDB table of delta-spark's S3DynamoDBLogStore (infra/delta_log.tf): every commit to the S3 lake goes
+# through it (docs/adr/0014).
+DELTA_LOG_TABLE = "cardlake-delta-log"
+
 # Prefect work pools (one per place flows run).
 LOCAL_WORK_POOL = "cardlake-local"
 ECS_WORK_POOL = "cardlake-ecs"

@@ -26,6 +26,22 @@ from spark_jobs.delta_io.base import DeltaIO, DuplicateKeysError, MergeResult, M
 
 # Reader features that make "the active files" differ from the table's rows.
 _UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
+# Object stores whose Delta commits need a log store that every writer shares (docs/adr/0014).
+_S3_SCHEMES = ("s3://", "s3a://", "s3n://")
+
+
+class UnsafeDeltaWriteError(RuntimeError):
+    """A delta-rs write that could lose commits next to the lake's delta-spark writers."""
+
+
+def check_writable(table_uri: str) -> None:
+    """delta-rs never writes an S3 lake: there delta-spark commits through S3DynamoDBLogStore, and delta-rs 1.x
+    (which dropped its DynamoDB log store) commits with S3 conditional writes the DynamoDB store does not see."""
+    if table_uri.startswith(_S3_SCHEMES):
+        raise UnsafeDeltaWriteError(
+            f"delta-rs may not write {table_uri}: an S3 lake is written by delta-spark with S3DynamoDBLogStore, "
+            "whose commits delta-rs cannot see (docs/adr/0014); set CARDLAKE_DELTA_ENGINE=delta-spark"
+        )
 
 
 class DeltaRsIO(DeltaIO):
@@ -108,6 +124,7 @@ class DeltaRsIO(DeltaIO):
                 self._delete_dir(table_uri)
 
     def merge(self, df: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
+        check_writable(table_uri)
         batch = spec.latest_per_key(df)
         if not spec.partition_by and not self.exists(table_uri):
             return self._create(batch, table_uri, spec)
@@ -153,6 +170,7 @@ class DeltaRsIO(DeltaIO):
             self._cleanup(staging)
 
     def create_if_absent(self, table_uri: str, schema: StructType, partition_by: Sequence[str] = ()) -> bool:
+        check_writable(table_uri)
         if self.exists(table_uri):
             return False
         # Arrow types as Spark's Parquet writes them (timestamps in microseconds, UTC), so later merges of
@@ -168,9 +186,11 @@ class DeltaRsIO(DeltaIO):
 
     # -- maintenance --------------------------------------------------------------------------------------
     def optimize(self, table_uri: str) -> dict[str, Any]:
+        check_writable(table_uri)
         return dict(self._table(table_uri).optimize.compact())
 
     def vacuum(self, table_uri: str, retention_hours: int = 168) -> list[str]:
+        check_writable(table_uri)
         return list(self._table(table_uri).vacuum(retention_hours=retention_hours, dry_run=False))
 
     def version(self, table_uri: str) -> int | None:
