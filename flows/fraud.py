@@ -41,6 +41,7 @@ def train_and_register(
     max_depth: int | None = None,
     *,
     lake_writer_timeout_s: float,
+    lake_writer_lease_s: float = 300,
 ) -> dict[str, Any]:
     """Holds the one-writer limit: it publishes the model the score job reads, from a consistent lake."""
     from spark_jobs.delta_io import get_delta_io
@@ -48,7 +49,7 @@ def train_and_register(
     from spark_jobs.session import get_spark
 
     spark = get_spark("cardlake-train-fraud", local)
-    with lake_writer("fraud model training", lake_writer_timeout_s):
+    with lake_writer("fraud model training", lake_writer_timeout_s, lease_seconds=lake_writer_lease_s):
         return train_from_lake(
             spark,
             get_delta_io(delta_engine, spark),
@@ -87,6 +88,7 @@ def train_fraud_model(
         max_iter,
         max_depth,
         lake_writer_timeout_s=settings.lake_writer_timeout_s,
+        lake_writer_lease_s=settings.lake_writer_lease_s,
     )
     holdout = metrics.get("holdout", {})
     get_run_logger().info(
