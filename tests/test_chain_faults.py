@@ -2,9 +2,10 @@
 
 Real parts: `cardlake run` processes against a Prefect server, the simulator over HTTP, `spark-submit`, delta-rs and
 DuckDB. Cases:
+- every simulator fault at once at a high rate (429, 5xx, truncated bodies, slow answers, duplicated and malformed
+  records): the same tables, plus the malformed records in silver/quarantine;
 - SIGKILL of the run's process group during extraction, during the Spark jobs and during the warehouse load,
   then a re-run: the same tables, no process left.
-Two adjacent windows in reverse order are compared the same way in tests/test_arrival_order.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from deltalake import DeltaTable
 
+from cardapi.faults import MALFORMED_PREFIX
 from contracts.landing import MANIFESTS, PAGE_SUFFIX
 from tests.chain import (
     CHAIN_SIMULATOR,
@@ -29,10 +32,24 @@ from tests.chain import (
     leftover_processes,
     simulator,
     snapshot,
+    wait_ok,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.prefect, pytest.mark.spark]
 
+FAULTY = CHAIN_SIMULATOR.model_copy(
+    update={
+        "fault_seed": 7,
+        "fault_429_rate": 0.25,
+        "retry_after_seconds": 0.2,
+        "fault_5xx_rate": 0.25,
+        "fault_truncated_rate": 0.25,
+        "slow_rate": 0.2,
+        "slow_seconds": 0.2,
+        "fault_duplicate_rate": 0.5,
+        "malformed_rate": 0.1,
+    }
+)
 # Every request slow: extraction takes seconds, long enough to be killed in the middle of it.
 SLOW = CHAIN_SIMULATOR.model_copy(update={"slow_rate": 1.0, "slow_seconds": 0.4})
 SMALL_PAGES = {"CARDLAKE_API_PAGE_SIZE": "20"}  # several pages per entity: duplicates and a page-by-page landing
@@ -77,6 +94,43 @@ def compare_all(home: Path, clean: Snapshot) -> Snapshot:
     assert differences(after, clean) == []
     assert leftover_processes(home) == []
     return after
+
+
+def test_every_fault_at_once_leaves_the_clean_tables_plus_the_quarantined_malformed_records(
+    chain: Chain, clean_run: Snapshot
+) -> None:
+    home = chain.home("faults")
+    with simulator(FAULTY) as api_url:
+        proc, log = chain.start(home, api_url=api_url, log="faults", extra=SMALL_PAGES)
+        wait_ok(proc, log)
+    faulty = snapshot(home)
+    quarantine = DeltaTable(str(home / "lake" / "silver" / "quarantine")).to_pyarrow_table().to_pylist()
+    assert quarantine, "no malformed record reached the quarantine: were the faults on?"
+    for row in quarantine:
+        assert MALFORMED_PREFIX in row["raw_record"], f"a good record was quarantined: {row['reason']}"
+    # Everything but the quarantine and the run's record counts (which now include the malformed records).
+    found = differences(faulty, clean_run)
+    others = [d for d in found if not d.startswith(("lake silver/quarantine", "lake silver/run_metrics"))]
+    assert others == []
+    metrics = DeltaTable(str(home / "lake" / "silver" / "run_metrics")).to_pyarrow_table().to_pylist()
+    clean_metrics = DeltaTable(str(chain.home("clean") / "lake" / "silver" / "run_metrics")).to_pyarrow_table()
+    # Accepted records include the duplicates (the merge keeps the newest per key): the distinct ones match.
+    distinct = {(m["job"], m["entity"]): m["accepted"] - m["duplicates"] for m in clean_metrics.to_pylist()}
+    for m in metrics:
+        assert m["records_read"] == m["accepted"] + m["quarantined"], m
+        assert m["accepted"] - m["duplicates"] == distinct[(m["job"], m["entity"])], m
+    # A malformed record that the duplicate fault repeats is counted each time it is read and stored once.
+    assert len({row["quarantine_id"] for row in quarantine}) == len(quarantine)
+    assert len(quarantine) <= sum(m["quarantined"] for m in metrics if m["job"] == "silver")
+    assert leftover_processes(home) == []
+    log_text = log.read_text()
+    assert "retry" in log_text, "the client never retried: were the transport faults on?"
+    record(
+        "all faults at once (429 25%, 5xx 25%, truncated 25%, slow 20%, duplicates 50%, malformed 10%)",
+        "one run, pages of 20",
+        f"every table but silver/quarantine ({len(quarantine)} malformed rows, each checked) and run_metrics "
+        "(read = accepted + quarantined; distinct accepted = clean)",
+    )
 
 
 def test_a_run_killed_during_extraction_then_run_again_leaves_the_clean_tables(
