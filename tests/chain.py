@@ -58,7 +58,16 @@ WAREHOUSE_KEYS: dict[str, tuple[str, ...]] = {t.name: tuple(t.primary_key) for t
 # Columns that record when (or by which attempt) a row was written, not what it holds: they differ between two
 # correct runs, so they are left out of the content sums (the key sets and the other columns still cover the row).
 VOLATILE_COLUMNS = frozenset(
-    {"ingested_at", "processed_at", "recorded_at", "scored_at", "loaded_at", "updated_in_lake_at", "source_file"}
+    {
+        "ingested_at",
+        "processed_at",
+        "recorded_at",
+        "scored_at",
+        "loaded_at",
+        "updated_in_lake_at",
+        "source_file",
+        "first_seen_at",  # an alert's: the clock of the run that raised it
+    }
 )
 
 
@@ -153,9 +162,15 @@ def snapshot(home: Path) -> Snapshot:
     return Snapshot(lake=lake_snapshot(home / "lake"), warehouse=warehouse_snapshot(home / "warehouse.duckdb"))
 
 
-def _table_differences(where: str, actual: Mapping[str, TableDigest], expected: Mapping[str, TableDigest]) -> list[str]:
+def _table_differences(
+    where: str,
+    actual: Mapping[str, TableDigest],
+    expected: Mapping[str, TableDigest],
+    columns: frozenset[str],
+    tables: frozenset[str],
+) -> list[str]:
     found = []
-    for table in sorted(set(actual) | set(expected)):
+    for table in sorted((set(actual) | set(expected)) - tables):
         if table not in actual or table not in expected:
             found.append(f"{where} {table}: only in the {'expected' if table in expected else 'actual'} run")
             continue
@@ -168,16 +183,26 @@ def _table_differences(where: str, actual: Mapping[str, TableDigest], expected: 
                 f"{where} {table}: keys differ ({len(extra)} extra, e.g. {sorted(map(str, extra))[:2]};"
                 f" {len(lost)} missing, e.g. {sorted(map(str, lost))[:2]})"
             )
-        for column in sorted(set(a.sums) | set(e.sums)):
+        for column in sorted((set(a.sums) | set(e.sums)) - columns):
             if a.sums.get(column) != e.sums.get(column):
                 found.append(f"{where} {table}.{column}: sum {a.sums.get(column)} != clean {e.sums.get(column)}")
     return found
 
 
-def differences(actual: Snapshot, expected: Snapshot) -> list[str]:
-    """Everything that differs, one line each; empty when the two runs left the same tables."""
-    return _table_differences("lake", actual.lake, expected.lake) + _table_differences(
-        "warehouse", actual.warehouse, expected.warehouse
+def differences(
+    actual: Snapshot,
+    expected: Snapshot,
+    ignore_columns: Iterable[str] = (),
+    ignore_tables: Iterable[str] = (),
+) -> list[str]:
+    """Everything that differs, one line each; empty when the two runs left the same tables.
+
+    `ignore_columns` / `ignore_tables` (as `layer/name` or a warehouse table) leave out what a case changes on
+    purpose, e.g. the `run_id` stamps when other runs wrote the rows last.
+    """
+    columns, tables = frozenset(ignore_columns), frozenset(ignore_tables)
+    return _table_differences("lake", actual.lake, expected.lake, columns, tables) + _table_differences(
+        "warehouse", actual.warehouse, expected.warehouse, columns, tables
     )
 
 

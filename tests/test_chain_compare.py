@@ -50,3 +50,11 @@ def test_a_table_without_a_declared_key_is_refused(tmp_path: Path) -> None:
     write_deltalake(str(home / "lake" / "gold" / "new_table"), pa.table({"x": [1]}))
     with pytest.raises(AssertionError, match=r"gold/new_table has no key in tests/chain\.py LAKE_KEYS"):
         snapshot(home)
+
+
+def test_ignored_columns_and_tables_are_left_out(tmp_path: Path) -> None:
+    clean = snapshot(make_home(tmp_path / "a", [1.5, 2.25, 3.0], datetime(2025, 1, 1, tzinfo=UTC)))
+    changed = snapshot(make_home(tmp_path / "b", [1.5, 2.25, 3.5], datetime(2025, 1, 1, tzinfo=UTC)))
+    assert differences(changed, clean, ignore_columns={"amount_gbp"}) == []
+    assert differences(changed, clean, ignore_tables={"silver/transactions"}) == []
+    assert differences(changed, clean, ignore_columns={"city"}) != []
