@@ -7,6 +7,8 @@ from typing import Literal
 from prefect.blocks.core import Block
 from pydantic import Field, field_validator
 
+from contracts import names
+
 # On-demand EMR Serverless prices for us-east-1 (aws.amazon.com/emr/pricing, checked 2025): per vCPU-hour,
 # per GB-hour of memory, per GB-hour of ephemeral storage beyond the 20 GB each worker gets free.
 PRICE_VCPU_HOUR_ARM64 = 0.042094
@@ -39,6 +41,10 @@ class EmrServerlessApplication(Block):
     )
     pan_key_secret_arn: str | None = Field(
         None, description="Secrets Manager secret with the PAN token key (Terraform `pan_token_key_secret_arn`)."
+    )
+    delta_log_table: str = Field(
+        names.DELTA_LOG_TABLE,
+        description="DynamoDB table of the S3DynamoDBLogStore (Terraform `delta_log_table`), in `region`.",
     )
     execution_timeout_minutes: int = Field(120, ge=5, description="EMR cancels the job run after this.")
     spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra --conf key=value pairs.")

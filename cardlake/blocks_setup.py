@@ -18,9 +18,11 @@ from prefect.filesystems import LocalFileSystem
 
 from blocks.credentials import CardApiCredentials
 from blocks.emr import EmrServerlessApplication
+from blocks.notifications import LogFileNotification
 from blocks.warehouse import WarehouseConnection
 from cardlake.config import api_credentials, warehouse_connection
 from cardlake.lake_writer import read_limit
+from cardlake.notifications import ensure_failure_automations
 from cardlake.settings import Settings
 from contracts import names
 
@@ -30,6 +32,7 @@ BLOCK_TYPES: tuple[type[Block], ...] = (
     CardApiCredentials,
     EmrServerlessApplication,
     WarehouseConnection,
+    LogFileNotification,
 )
 
 
@@ -45,6 +48,10 @@ def results_root(settings: Settings) -> Path:
     return (settings.home / "prefect-results").resolve()
 
 
+def notifications_log(settings: Settings) -> Path:
+    return (settings.home / "logs" / "notifications.log").resolve()
+
+
 def local_default_blocks(settings: Settings) -> dict[str, Block]:
     """The documents `make run` needs, filled from settings (whose defaults are the simulator's demo account)."""
     return {
@@ -52,6 +59,7 @@ def local_default_blocks(settings: Settings) -> dict[str, Block]:
         names.LANDING_BLOCK: LocalFileSystem(basepath=settings.landing_root),
         names.RESULTS_BLOCK: LocalFileSystem(basepath=str(results_root(settings))),
         names.CARD_API_CREDENTIALS_BLOCK: api_credentials(settings.model_copy(update={"source": "simulator"})),
+        names.NOTIFICATION_BLOCK: LogFileNotification(path=str(notifications_log(settings))),
     }
 
 
@@ -83,6 +91,7 @@ def register_blocks(settings: Settings, local_defaults: bool = True, overwrite: 
     actions: dict[str, str] = {block_type.get_block_type_slug(): "type registered" for block_type in BLOCK_TYPES}
     actions[names.LAKE_WRITER_LIMIT] = ensure_lake_writer_limit(overwrite)
     if not local_defaults:
+        actions.update(failure_automations(settings, overwrite))
         return actions
     for name, block in local_default_blocks(settings).items():
         exists = block_exists(type(block), name)
@@ -98,6 +107,15 @@ def register_blocks(settings: Settings, local_defaults: bool = True, overwrite: 
         # beside the last four digits could be brute-forced back to card numbers.
         Secret(value=secrets.token_urlsafe(32)).save(names.PAN_TOKEN_KEY_BLOCK, _sync=True)  # type: ignore[call-arg]
         actions[names.PAN_TOKEN_KEY_BLOCK] = "created (a new random key: keep it, a new key re-tokens every card)"
+    actions.update(failure_automations(settings, overwrite))
     for name, action in actions.items():
         log.info("block %s: %s", name, action)
     return actions
+
+
+def failure_automations(settings: Settings, overwrite: bool) -> dict[str, str]:
+    """The failure automations, once their notification block exists (a production workspace creates it)."""
+    try:
+        return ensure_failure_automations(settings.notification_block, overwrite)
+    except LookupError as exc:
+        return {names.FAILED_RUN_AUTOMATION: f"not created: {exc}"}

@@ -57,13 +57,15 @@ class PipelineConfig(BaseModel):
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment; a bad value raises ConfigError naming the variable and what it accepts."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as invalid:
         problems = []
         for error in invalid.errors():
             field = ".".join(str(part) for part in error["loc"])
             problems.append(f"CARDLAKE_{field.upper()}={error.get('input')!r}: {error['msg']}")
         raise ConfigError("invalid setting(s): " + "; ".join(problems)) from None
+    check_lake_engine(settings)
+    return settings
 
 
 def resolve_config(settings: Settings | None = None, *, with_pan_key: bool = True) -> PipelineConfig:
@@ -72,6 +74,7 @@ def resolve_config(settings: Settings | None = None, *, with_pan_key: bool = Tru
     Commands that never write the lake (extraction only) pass `with_pan_key=False`: the key is not looked up.
     """
     settings = settings or load_settings()
+    check_lake_engine(settings)
     needs_key = with_pan_key and settings.spark_runner != "emr-serverless"
     pan_key = resolve_pan_key(settings) if needs_key else None
     if settings.source == "card-api" and pan_key is not None and pan_key.is_local_default:
@@ -87,6 +90,18 @@ def resolve_config(settings: Settings | None = None, *, with_pan_key: bool = Tru
         emr=_load(EmrServerlessApplication, settings.emr_block) if settings.spark_runner == "emr-serverless" else None,
         landing_bucket=_landing_bucket(settings) if settings.landing == "s3" else None,
     )
+
+
+def check_lake_engine(settings: Settings) -> None:
+    """An S3 lake has one kind of writer, delta-spark with S3DynamoDBLogStore (docs/adr/0015). EMR always runs
+    delta-spark; a local runner would write with the configured engine, which must then be delta-spark."""
+    lake_on_s3 = settings.lake_root.startswith(("s3://", "s3a://"))
+    if lake_on_s3 and settings.delta_engine == "delta-rs" and settings.spark_runner != "emr-serverless":
+        raise ConfigError(
+            f"CARDLAKE_DELTA_ENGINE=delta-rs cannot write the S3 lake {settings.lake_root}: its commits would not "
+            "go through the DynamoDB log store the EMR jobs use (docs/adr/0015); set CARDLAKE_DELTA_ENGINE="
+            "delta-spark or CARDLAKE_SPARK_RUNNER=emr-serverless"
+        )
 
 
 def _load(block_class: Any, name: str) -> Any:

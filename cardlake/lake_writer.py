@@ -46,10 +46,13 @@ def read_limit(name: str = LAKE_WRITER_LIMIT) -> GlobalConcurrencyLimitResponse 
 
 
 @contextmanager
-def lake_writer(what: str, timeout_seconds: float, name: str = LAKE_WRITER_LIMIT) -> Iterator[None]:
+def lake_writer(
+    what: str, timeout_seconds: float, name: str = LAKE_WRITER_LIMIT, lease_seconds: float = LEASE_SECONDS
+) -> Iterator[None]:
     """Hold one slot of the lake-writer limit while the body writes; wait (and log it) while another run holds it.
 
     Raises TimeoutError when the slot is not free within `timeout_seconds` (`CARDLAKE_LAKE_WRITER_TIMEOUT_S`).
+    A writer killed hard keeps the slot until its lease (`CARDLAKE_LAKE_WRITER_LEASE_S`) lapses.
     """
     log = _logger()
     limit = read_limit(name)
@@ -73,7 +76,7 @@ def lake_writer(what: str, timeout_seconds: float, name: str = LAKE_WRITER_LIMIT
     started = time.monotonic()
     # strict: the limit was there a moment ago, so an acquisition that cannot find it is an error, not a skip.
     with concurrency(
-        name, occupy=1, timeout_seconds=timeout_seconds, lease_duration=LEASE_SECONDS, strict=True,
+        name, occupy=1, timeout_seconds=timeout_seconds, lease_duration=lease_seconds, strict=True,
         raise_on_lease_renewal_failure=False,
     ):  # fmt: skip
         if busy:

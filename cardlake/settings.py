@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     spark_log_level: str = "ERROR"
     # How long a lake writer waits for the one-writer limit (contracts.names.LAKE_WRITER_LIMIT) before failing.
     lake_writer_timeout_s: float = Field(4 * 3600, gt=0)
+    # The slot is a lease the writer renews; a writer killed hard holds it this long at most (Prefect's minimum: 60).
+    lake_writer_lease_s: float = Field(300, ge=60, le=86400)
 
     # warehouse
     warehouse: names.WarehouseKind = "duckdb"
@@ -64,6 +66,9 @@ class Settings(BaseSettings):
     # security
     pan_token_key: SecretStr | None = None  # falls back to the Secret block, then the flagged local key
     pan_token_secret_block: str = names.PAN_TOKEN_KEY_BLOCK
+
+    # failure notifications: the block (`<block type slug>/<name>`) the automations send through
+    notification_block: str = f"cardlake-log-file-notification/{names.NOTIFICATION_BLOCK}"
 
     # fraud
     fraud_threshold: float | None = Field(None, ge=0.0, le=1.0)  # None: the threshold the model was trained with

@@ -13,9 +13,30 @@ WAREHOUSE_BLOCK = "cardlake-warehouse"
 LANDING_BLOCK = "cardlake-landing"
 RESULTS_BLOCK = "cardlake-results"
 PAN_TOKEN_KEY_BLOCK = "pan-token-key"
+NOTIFICATION_BLOCK = "cardlake-notifications"
+
+# Prefect automations that `cardlake blocks register` creates (cardlake/notifications.py), and the daily
+# deployments (prefect.yaml) whose missing run the second one reports.
+FAILED_RUN_AUTOMATION = "cardlake-flow-run-failed"
+MISSED_DAILY_RUN_AUTOMATION = "cardlake-daily-run-missing"
+DAILY_DEPLOYMENTS: tuple[str, ...] = ("pipeline-local", "pipeline-ecs")
+
+# Prefect flows that a person or a schedule starts (the others run as their subflows); a failure of one of these
+# is notified once, not once more per failed subflow.
+PIPELINE_FLOW = "pipeline"
+ALERTS_FLOW = "alerts"
+BACKFILL_FLOW = "backfill"
+TRAIN_FLOW = "train-fraud-model"
+MAINTENANCE_FLOW = "maintenance"
+IMPORT_FLOW = "import"
+ENTRY_FLOWS: tuple[str, ...] = (PIPELINE_FLOW, ALERTS_FLOW, BACKFILL_FLOW, TRAIN_FLOW, MAINTENANCE_FLOW, IMPORT_FLOW)
 
 # Prefect global concurrency limit (limit 1) that every run writing the Delta lake holds while it writes.
 LAKE_WRITER_LIMIT = "cardlake-lake-writer"
+
+# DynamoDB table of delta-spark's S3DynamoDBLogStore (infra/delta_log.tf): every commit to the S3 lake goes
+# through it (docs/adr/0015).
+DELTA_LOG_TABLE = "cardlake-delta-log"
 
 # Prefect work pools (one per place flows run).
 LOCAL_WORK_POOL = "cardlake-local"

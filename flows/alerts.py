@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from prefect import flow, get_run_logger
 
 from cardlake.config import resolve_config
-from contracts import lake
+from contracts import lake, names
 from contracts.landing import Window, utc
 from flows.extract import extract
 from flows.load import load, read_warehouse_summary
@@ -34,7 +34,7 @@ def alert_window(end: datetime | None, lookback_minutes: int) -> Window:
     return Window(end - timedelta(minutes=lookback_minutes), end)
 
 
-@flow(name="alerts")
+@flow(name=names.ALERTS_FLOW)
 def alerts(end: datetime | None = None, lookback_minutes: int = 60) -> AlertsResult:
     window = alert_window(end, lookback_minutes)
     config = resolve_config()

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from cardlake.config import PipelineConfig, resolve_config
+from contracts import names
 from contracts.landing import Window, utc
 from contracts.results import StageResult
 from flows.extract import extract
@@ -48,7 +49,7 @@ def extract_chunk(window: Window, force: bool, config: PipelineConfig) -> StageR
     return extract(window, force=force, config=config)
 
 
-@flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
+@flow(name=names.BACKFILL_FLOW, task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
 def backfill(
     start: datetime, end: datetime, chunk_days: int = 7, max_concurrency: int = 2, force: bool = False
 ) -> list[ChunkResult]:

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from cardlake.config import load_settings
 from cardlake.fraud_evaluation import Evaluation, run_evaluation, window_of
 from cardlake.lake_writer import lake_writer
+from contracts import names
 from contracts.jobs import LocalSpark
 from contracts.landing import Window
 from spark_jobs.fraud.model import GbtParams
@@ -43,6 +44,7 @@ def train_and_register(
     max_depth: int | None = None,
     *,
     lake_writer_timeout_s: float,
+    lake_writer_lease_s: float = 300,
 ) -> dict[str, Any]:
     """Holds the one-writer limit: it publishes the model the score job reads, from a consistent lake."""
     from spark_jobs.delta_io import get_delta_io
@@ -50,7 +52,7 @@ def train_and_register(
     from spark_jobs.session import get_spark
 
     spark = get_spark("cardlake-train-fraud", local)
-    with lake_writer("fraud model training", lake_writer_timeout_s):
+    with lake_writer("fraud model training", lake_writer_timeout_s, lease_seconds=lake_writer_lease_s):
         return train_from_lake(
             spark,
             get_delta_io(delta_engine, spark),
@@ -64,7 +66,7 @@ def train_and_register(
         )
 
 
-@flow(name="train-fraud-model")
+@flow(name=names.TRAIN_FLOW)
 def train_fraud_model(
     lake_uri: str | None = None,
     models_root: str | None = None,
@@ -89,6 +91,7 @@ def train_fraud_model(
         max_iter,
         max_depth,
         lake_writer_timeout_s=settings.lake_writer_timeout_s,
+        lake_writer_lease_s=settings.lake_writer_lease_s,
     )
     holdout = metrics.get("holdout", {})
     get_run_logger().info(

@@ -21,6 +21,7 @@ from cardlake.importing import ImportResult, land_import, plan_import
 from cardlake.landing import get_landing_zone
 from cardlake.settings import Settings
 from cardlake.summary import RunSummary
+from contracts import names
 from contracts.landing import IMPORT_SOURCE
 from flows.load import load, read_warehouse_summary
 from flows.pipeline import fraud_model_summary, locations
@@ -51,7 +52,7 @@ def land_files(config: PipelineConfig, paths: Sequence[str]) -> ImportResult:
     return result
 
 
-@flow(name="import")
+@flow(name=names.IMPORT_FLOW)
 def import_export(
     paths: Sequence[str], run: bool = True, force: bool = False, source_name: str = IMPORT_SOURCE
 ) -> ImportRun:

@@ -16,6 +16,7 @@ from prefect.tasks import exponential_backoff
 from cardlake.config import PipelineConfig, resolve_config
 from cardlake.lake_writer import lake_writer
 from cardlake.spark_runner import get_runner
+from contracts import names
 from contracts.jobs import JobOptions, JobRequest, MaintainOptions
 from contracts.landing import Window
 from contracts.results import JobResult
@@ -41,12 +42,15 @@ def maintenance_request(config: PipelineConfig, options: MaintainOptions, now: d
     retry_condition_fn=retry_when(is_transient_spark_failure),
 )
 def run_maintenance_job(config: PipelineConfig, request: JobRequest) -> JobResult:
-    with lake_writer(f"lake maintenance {request.run_id}", config.settings.lake_writer_timeout_s):
+    settings = config.settings
+    with lake_writer(
+        f"lake maintenance {request.run_id}", settings.lake_writer_timeout_s, lease_seconds=settings.lake_writer_lease_s
+    ):
         result = get_runner(config).run(request)
     return result.results["maintain"]
 
 
-@flow(name="maintenance")
+@flow(name=names.MAINTENANCE_FLOW)
 def maintenance(
     retention_hours: float = MaintainOptions.retention_hours,
     compact: bool = True,

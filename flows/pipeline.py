@@ -11,6 +11,7 @@ from prefect import flow, get_run_logger
 
 from cardlake.config import PipelineConfig, resolve_config
 from cardlake.summary import Locations, ModelSummary, RunSummary
+from contracts import names
 from contracts.landing import Window
 from flows.extract import extract
 from flows.load import load, read_warehouse_summary
@@ -32,7 +33,7 @@ def resolve_window(start: datetime | None, end: datetime | None) -> Window:
     return Window(start, end)
 
 
-@flow(name="pipeline", log_prints=True)
+@flow(name=names.PIPELINE_FLOW, log_prints=True)
 def pipeline(start: datetime | None = None, end: datetime | None = None, force: bool = False) -> RunSummary:
     """The whole chain for one window; every hop is idempotent, so re-running a window is always safe."""
     window = resolve_window(start, end)

@@ -115,7 +115,10 @@ def run_spark_jobs(config: PipelineConfig, request: JobRequest, fingerprint: str
 
     It holds the one-writer limit while Spark runs: the alerts, daily and backfill runs MERGE into the same tables.
     """
-    with lake_writer(f"Spark run {request.run_id}", config.settings.lake_writer_timeout_s):
+    settings = config.settings
+    with lake_writer(
+        f"Spark run {request.run_id}", settings.lake_writer_timeout_s, lease_seconds=settings.lake_writer_lease_s
+    ):
         result = get_runner(config).run(request)
     get_run_logger().info("Spark %s finished in %.1f s (%s)", result.job_run_id, result.duration_s or 0, result.state)
     return TransformResult(

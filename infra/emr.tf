@@ -121,15 +121,23 @@ data "aws_iam_policy_document" "emr_job" {
     resources = [aws_secretsmanager_secret.pan_token_key.arn]
   }
 
+  # S3DynamoDBLogStore: a conditional PutItem per commit, GetItem / Query to find the latest entry of a table,
+  # UpdateItem to mark an entry complete and set its expireTime. The table exists already (delta_log.tf).
   statement {
-    sid       = "UseKeyThroughS3AndSecretsManager"
+    sid       = "CommitThroughDeltaLogTable"
+    actions   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.delta_log.arn]
+  }
+
+  statement {
+    sid       = "UseKeyThroughS3SecretsManagerAndDynamoDB"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.cardlake.arn]
 
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = [local.s3_via_service, local.secrets_via_service]
+      values   = [local.s3_via_service, local.secrets_via_service, local.dynamodb_via_service]
     }
   }
 }

@@ -23,4 +23,5 @@ locals {
   emr_application_arn_pattern = "arn:${local.partition}:emr-serverless:${local.region}:${local.account_id}:/applications/*"
   s3_via_service              = "s3.${local.region}.amazonaws.com"
   secrets_via_service         = "secretsmanager.${local.region}.amazonaws.com"
+  dynamodb_via_service        = "dynamodb.${local.region}.amazonaws.com"
 }

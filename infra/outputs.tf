@@ -41,6 +41,11 @@ output "results_prefix" {
   value       = local.prefixes.results
 }
 
+output "delta_log_table" {
+  description = "DynamoDB table of the S3DynamoDBLogStore (the cardlake-emr block's delta_log_table)."
+  value       = aws_dynamodb_table.delta_log.name
+}
+
 output "emr_application_id" {
   description = "EMR Serverless application id."
   value       = aws_emrserverless_application.spark.id

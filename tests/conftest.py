@@ -47,3 +47,7 @@ def cardlake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CARDLAKE_HOME", str(home))
 
     yield home
+
+
+# The whole-chain fixtures (a Prefect server, the simulator, one clean run) are shared by the session.
+from tests.chain import chain, clean_run  # noqa: E402, F401

@@ -58,6 +58,7 @@ def train(
             settings.delta_engine,
             settings.local_spark,
             lake_writer_timeout_s=settings.lake_writer_timeout_s,
+            lake_writer_lease_s=settings.lake_writer_lease_s,
         )
     except NotEnoughData as problem:
         typer.secho(f"cannot train: {problem}", fg=typer.colors.RED, err=True)
@@ -106,7 +107,11 @@ def score(
         run_id=f"score-{window.label}",
     )
     try:
-        with lake_writer(f"fraud scoring of {window.label}", settings.lake_writer_timeout_s):
+        with lake_writer(
+            f"fraud scoring of {window.label}",
+            settings.lake_writer_timeout_s,
+            lease_seconds=settings.lake_writer_lease_s,
+        ):
             outcome = score_job.run(ctx, options)
     except Exception as exc:  # a missing model version or table gets a message, not a traceback
         typer.secho(f"scoring failed: {exc}", fg=typer.colors.RED, err=True)

@@ -39,7 +39,18 @@ RETRYABLE_ERRORS = frozenset(
 )
 CLIENT_TOKEN_MAX = 64  # StartJobRun.clientToken: 1-64 chars of [A-Za-z0-9._-]
 MAX_RESTARTS = 20  # successive failed attempts of one request that a retry may chain past
-DELTA_JARS = "/usr/share/aws/delta/lib/delta-spark.jar,/usr/share/aws/delta/lib/delta-storage.jar"
+# delta-spark, its storage layer and the S3DynamoDBLogStore of the Delta release ADR 0001 pins (3.3 on emr-7.9.0;
+# Maven `io.delta:delta-storage-s3-dynamodb:3.3.0`).
+DELTA_JARS = (
+    "/usr/share/aws/delta/lib/delta-spark.jar,/usr/share/aws/delta/lib/delta-storage.jar,"
+    "/usr/share/aws/delta/lib/delta-storage-s3-dynamodb.jar"
+)
+# Every commit to an s3:// Delta table goes through the DynamoDB log store: the default S3 log store is safe for
+# one driver only, and the daily, alerts and backfill job runs are separate drivers (docs/adr/0015).
+LOG_STORE_CLASS = "io.delta.storage.S3DynamoDBLogStore"
+LOG_STORE_KEYS = ("spark.delta.logStore.s3.impl", "spark.delta.logStore.s3a.impl")
+DDB_TABLE_KEY = "spark.io.delta.storage.S3DynamoDBLogStore.ddb.tableName"
+DDB_REGION_KEY = "spark.io.delta.storage.S3DynamoDBLogStore.ddb.region"
 # What EMR needs to run the jobs: the jobs and the contracts they build against (the layer check keeps
 # spark_jobs from importing anything else of the project).
 CODE_PACKAGES = ("spark_jobs", "contracts")
@@ -114,11 +125,25 @@ class EmrServerlessRunner(SparkRunner):
             conf["spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON"] = python
             conf["spark.emr-serverless.driverEnv.PYSPARK_PYTHON"] = python
             conf["spark.executorEnv.PYSPARK_PYTHON"] = python
+        conf.update(self.log_store_conf())
+        overridden = [key for key, value in self.block.spark_conf.items() if conf.get(key, value) != value]
+        if any(key in overridden for key in (*LOG_STORE_KEYS, DDB_TABLE_KEY, DDB_REGION_KEY, "spark.jars")):
+            raise ValueError(
+                f"the EMR block's spark_conf overrides {overridden}: the S3 lake's commits must go through "
+                "S3DynamoDBLogStore and the block's `delta_log_table` (docs/adr/0015); remove them from spark_conf"
+            )
         conf.update(self.block.spark_conf)
         parts = ["--py-files", bundle.zip_uri(self.block.code_uri)]
         for key, value in conf.items():
             parts += ["--conf", f"{key}={value}"]
         return " ".join(parts)
+
+    def log_store_conf(self) -> dict[str, str]:
+        """delta-spark's S3DynamoDBLogStore for s3:// and s3a:// tables, on the table Terraform creates."""
+        conf = dict.fromkeys(LOG_STORE_KEYS, LOG_STORE_CLASS)
+        conf[DDB_TABLE_KEY] = self.block.delta_log_table
+        conf[DDB_REGION_KEY] = self.block.region
+        return conf
 
     def start_job_run_params(self, request: JobRequest, bundle: CodeBundle, after: str = "") -> dict[str, Any]:
         request = dataclasses.replace(request, delta_engine="delta-spark")  # EMR ships the delta-spark jars

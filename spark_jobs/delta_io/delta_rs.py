@@ -34,6 +34,22 @@ from spark_jobs.delta_io.base import (
 
 # Reader features that make "the active files" differ from the table's rows.
 _UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
+# Object stores whose Delta commits need a log store that every writer shares (docs/adr/0015).
+_S3_SCHEMES = ("s3://", "s3a://", "s3n://")
+
+
+class UnsafeDeltaWriteError(RuntimeError):
+    """A delta-rs write that could lose commits next to the lake's delta-spark writers."""
+
+
+def check_writable(table_uri: str) -> None:
+    """delta-rs never writes an S3 lake: there delta-spark commits through S3DynamoDBLogStore, and delta-rs 1.x
+    (which dropped its DynamoDB log store) commits with S3 conditional writes the DynamoDB store does not see."""
+    if table_uri.startswith(_S3_SCHEMES):
+        raise UnsafeDeltaWriteError(
+            f"delta-rs may not write {table_uri}: an S3 lake is written by delta-spark with S3DynamoDBLogStore, "
+            "whose commits delta-rs cannot see (docs/adr/0015); set CARDLAKE_DELTA_ENGINE=delta-spark"
+        )
 
 
 class DeltaRsIO(DeltaIO):
@@ -116,6 +132,7 @@ class DeltaRsIO(DeltaIO):
                 self._delete_dir(table_uri)
 
     def merge(self, df: DataFrame, table_uri: str, spec: MergeSpec) -> MergeResult:
+        check_writable(table_uri)
         batch = spec.latest_per_key(df)
         if not spec.partition_by and not self.exists(table_uri):
             return self._create(batch, table_uri, spec)
@@ -161,6 +178,7 @@ class DeltaRsIO(DeltaIO):
             self._cleanup(staging)
 
     def create_if_absent(self, table_uri: str, schema: StructType, partition_by: Sequence[str] = ()) -> bool:
+        check_writable(table_uri)
         if self.exists(table_uri):
             return False
         # Arrow types as Spark's Parquet writes them (timestamps in microseconds, UTC), so later merges of
@@ -180,6 +198,7 @@ class DeltaRsIO(DeltaIO):
         return DataFiles(len(sizes), int(pa.compute.sum(sizes).as_py() or 0))
 
     def compact(self, table_uri: str) -> Compaction:
+        check_writable(table_uri)
         table = self._table(table_uri)
         metrics = table.optimize.compact()
         # A checkpoint too: each daily merge adds a log entry, and a reader replays every entry since the last one.
@@ -187,6 +206,7 @@ class DeltaRsIO(DeltaIO):
         return Compaction(int(metrics.get("numFilesRemoved", 0)), int(metrics.get("numFilesAdded", 0)))
 
     def vacuum(self, table_uri: str, retention_hours: int) -> int:
+        check_writable(table_uri)
         deleted = self._table(table_uri).vacuum(
             retention_hours=retention_hours,
             dry_run=False,

@@ -418,3 +418,32 @@ def test_readme_maps_every_output_and_says_what_was_not_run() -> None:
     assert "no `terraform` binary and no Docker engine" in readme
     for section in ("## Apply, step by step", "## Cost at idle", "## Tear down", "## Remote state"):
         assert section in readme
+
+
+def test_the_delta_log_table_is_the_one_s3dynamodblogstore_reads() -> None:
+    """docs/adr/0015: keys tablePath (hash) / fileName (range), TTL on expireTime, named as the EMR block expects."""
+    from contracts.names import DELTA_LOG_TABLE
+
+    table = tf.resources("aws_dynamodb_table")["delta_log"]
+    assert tf.attr(table, "name") == DELTA_LOG_TABLE
+    assert (tf.attr(table, "hash_key"), tf.attr(table, "range_key")) == ("tablePath", "fileName")
+    assert {(tf.attr(a, "name"), tf.attr(a, "type")) for a in tf.nested(table, "attribute")} == {
+        ("tablePath", "S"), ("fileName", "S")
+    }  # fmt: skip
+    (ttl,) = tf.nested(table, "ttl")
+    assert tf.attr(ttl, "attribute_name") == "expireTime" and tf.attr(ttl, "enabled") is True
+    (pitr,) = tf.nested(table, "point_in_time_recovery")
+    (sse,) = tf.nested(table, "server_side_encryption")
+    assert tf.attr(pitr, "enabled") is True and tf.attr(sse, "kms_key_arn") == "${aws_kms_key.cardlake.arn}"
+    assert tf.outputs()["delta_log_table"]
+
+
+def test_the_emr_job_role_commits_through_the_delta_log_table_only() -> None:
+    dynamo = [s for s in tf.statements("emr_job") if any(a.startswith("dynamodb:") for a in s["actions"])]
+    (statement,) = dynamo
+    assert statement["resources"] == ["${aws_dynamodb_table.delta_log.arn}"]
+    assert set(statement["actions"]) == {
+        "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"
+    }  # fmt: skip  (no CreateTable, no DeleteItem, no wildcard)
+    (kms,) = [s for s in tf.statements("emr_job") if "kms:Decrypt" in s["actions"]]
+    assert "dynamodb.${local.region}.amazonaws.com" in kms["conditions"][("StringEquals", "kms:ViaService")]

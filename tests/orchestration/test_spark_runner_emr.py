@@ -33,7 +33,8 @@ APP = "00fabc123def4567"
 RUN_ID = "20250601T000000Z_20250602T000000Z"
 FAKE_JOB = Path(__file__).parent / "fake_spark_job.py"
 DELTA_CONF = [
-    "--conf spark.jars=/usr/share/aws/delta/lib/delta-spark.jar,/usr/share/aws/delta/lib/delta-storage.jar",
+    "--conf spark.jars=/usr/share/aws/delta/lib/delta-spark.jar,/usr/share/aws/delta/lib/delta-storage.jar,"
+    "/usr/share/aws/delta/lib/delta-storage-s3-dynamodb.jar",
     "--conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
     "--conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog",
 ]
@@ -179,6 +180,42 @@ def test_without_a_venv_archive_the_image_python_is_used(aws: boto3.session.Sess
     assert "--conf spark.emr-serverless.driverEnv.PYSPARK_PYTHON=/usr/bin/python3.11" in params
     assert "--conf spark.executorEnv.PYSPARK_PYTHON=/usr/bin/python3.11" in params
     assert "spark.archives" not in params
+
+
+def test_every_s3_commit_goes_through_the_dynamodb_log_store(aws: boto3.session.Session, tmp_path: Path) -> None:
+    runner = moto_runner(aws, tmp_path, delta_log_table="cardlake-delta-log", region=REGION)
+    put_results(aws, ("silver", "gold"))
+    runner.run(make_request())  # as started in moto: the parameters EMR received
+    (listed,) = aws.client("emr-serverless").list_job_runs(applicationId=runner.block.application_id)["jobRuns"]
+    job_run = aws.client("emr-serverless").get_job_run(
+        applicationId=runner.block.application_id, jobRunId=listed["id"]
+    )["jobRun"]
+    params = job_run["jobDriver"]["sparkSubmit"]["sparkSubmitParameters"]
+    for conf in (
+        "--conf spark.delta.logStore.s3.impl=io.delta.storage.S3DynamoDBLogStore",
+        "--conf spark.delta.logStore.s3a.impl=io.delta.storage.S3DynamoDBLogStore",
+        "--conf spark.io.delta.storage.S3DynamoDBLogStore.ddb.tableName=cardlake-delta-log",
+        f"--conf spark.io.delta.storage.S3DynamoDBLogStore.ddb.region={REGION}",
+    ):
+        assert conf in params
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"spark.delta.logStore.s3.impl": "io.delta.storage.S3SingleDriverLogStore"},
+        {"spark.io.delta.storage.S3DynamoDBLogStore.ddb.tableName": "another-table"},
+        {"spark.jars": "/usr/share/aws/delta/lib/delta-spark.jar"},
+    ],
+)
+def test_a_block_cannot_switch_the_log_store_off(
+    aws: boto3.session.Session, tmp_path: Path, override: dict[str, str]
+) -> None:
+    runner = moto_runner(aws, tmp_path, spark_conf=override)
+    with pytest.raises(ValueError, match=r"spark_conf overrides .*S3DynamoDBLogStore"):
+        runner.spark_submit_parameters(runner.upload_code())
+    runner.block.spark_conf = {"spark.delta.logStore.s3.impl": "io.delta.storage.S3DynamoDBLogStore"}
+    assert "S3DynamoDBLogStore" in runner.spark_submit_parameters(runner.upload_code())  # restating it is fine
 
 
 def test_client_token_is_deterministic_per_request_and_code(tmp_path: Path) -> None:
