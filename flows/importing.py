@@ -23,10 +23,7 @@ from cardlake.settings import Settings
 from cardlake.summary import RunSummary
 from contracts import names
 from contracts.landing import IMPORT_SOURCE
-from flows.load import load, read_warehouse_summary
-from flows.pipeline import fraud_model_summary, locations
-from flows.report import publish_report
-from flows.transform import transform
+from flows.pipeline import lake_and_warehouse
 
 
 @dataclass(frozen=True)
@@ -63,17 +60,4 @@ def import_export(
     if not run or window is None:
         return ImportRun(imported, None)
     get_run_logger().info("running the lake and the warehouse over %s (run %s)", window, window.label)
-    lake = transform(window, force=force, config=config)
-    loaded = load(window.label, lake.export_manifest_uri, config=config)
-    summary = RunSummary(
-        window=window,
-        extract=imported.stage(),
-        transform=lake,
-        load=loaded,
-        warehouse=read_warehouse_summary(config),
-        fraud_model=fraud_model_summary(config.settings.models_root),
-        locations=locations(config),
-        warnings=tuple(config.warnings),
-    )
-    publish_report(summary)
-    return ImportRun(imported, summary)
+    return ImportRun(imported, lake_and_warehouse(config, window, imported.stage(), force))

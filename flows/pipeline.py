@@ -13,6 +13,7 @@ from cardlake.config import PipelineConfig, resolve_config
 from cardlake.summary import Locations, ModelSummary, RunSummary
 from contracts import names
 from contracts.landing import Window
+from contracts.results import StageResult
 from flows.extract import extract
 from flows.load import load, read_warehouse_summary
 from flows.report import publish_report
@@ -40,11 +41,16 @@ def pipeline(start: datetime | None = None, end: datetime | None = None, force: 
     config = resolve_config()
     get_run_logger().info("cardlake pipeline for %s (run %s)", window, window.label)
     extracted = extract(window, force=force, config=config)
+    return lake_and_warehouse(config, window, extracted, force)
+
+
+def lake_and_warehouse(config: PipelineConfig, window: Window, landed: StageResult, force: bool) -> RunSummary:
+    """Transform and load a window whose records `landed` reports (extracted or imported), then publish the report."""
     lake = transform(window, force=force, config=config)
     loaded = load(window.label, lake.export_manifest_uri, config=config)
     summary = RunSummary(
         window=window,
-        extract=extracted,
+        extract=landed,
         transform=lake,
         load=loaded,
         warehouse=read_warehouse_summary(config),
