@@ -22,8 +22,9 @@ from typing import Any
 from contracts.landing import iso, parse_iso
 from contracts.records import (
     CARD_TYPE_CODES,
-    FIAT_OPTIONAL_REWARD_TYPES,
+    FIAT_OPTIONAL_REWARD_KINDS,
     minor_units,
+    reward_kind,
     reward_status,
     reward_ticker,
     statement_direction,
@@ -136,10 +137,11 @@ def _nested(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
-def _fiat_amount(raw: Mapping[str, Any], kind: str) -> int | None:
-    """Minor units; null only where the reward rewards no amount (a bonus), a field-level error otherwise."""
+def _fiat_amount(raw: Mapping[str, Any], kind: str, reference_type: str | None) -> int | None:
+    """Minor units; null only for the kinds silver lets go without one (`FIAT_OPTIONAL_REWARD_KINDS`: bonus, perk,
+    manual, referral), a field-level error otherwise."""
     value = raw.get(PLUTON_MARK)
-    if (value is None or value == "") and kind in FIAT_OPTIONAL_REWARD_TYPES:
+    if (value is None or value == "") and reward_kind(kind, reference_type) in FIAT_OPTIONAL_REWARD_KINDS:
         return None
     return minor_units(value, PLUTON_MARK)
 
@@ -166,7 +168,7 @@ def reward_from_pluton(raw: Mapping[str, Any]) -> dict[str, Any]:
         "id": str(raw["id"]).strip(),
         "ticker": reward_ticker(raw.get("ticker")),
         "amount": _number(raw.get("amount"), "amount"),
-        "fiatAmountRewarded": _fiat_amount(raw, kind),
+        "fiatAmountRewarded": _fiat_amount(raw, kind, reference_type),
         "fiatCurrency": _text(nested.get("currency")) or _text(raw.get("currency")) or DEFAULT_CURRENCY,
         "status": reward_status(raw.get("available"), raw.get("reason")),
         "type": kind,

@@ -20,8 +20,6 @@ REWARD_STATUSES: tuple[RewardStatus, ...] = get_args(RewardStatus)
 # The only `reason` texts that reject a legacy reward. Approvals carry reasons too ("Automated approval. Trx
 # below 500", "Automated approval after 45 days", "Accepted by admin", promotional texts).
 REJECTION_REASONS = ("Rejected by admin",)
-# Reward types whose fiat value may be null: a bonus rewards no transaction amount.
-FIAT_OPTIONAL_REWARD_TYPES = ("REBATE_BONUS",)
 # The reward token is named PLU by the v3 API and PLUS by some legacy records: one token.
 REWARD_TICKER = "PLU"
 REWARD_TICKER_ALIASES = ("PLU", "PLUS")

@@ -28,6 +28,7 @@ class Step:
     rewards: dict[str, dict]
     transactions: dict[str, dict]
     quarantine: int
+    gold: dict[str, dict]  # gold/reward_transactions by reward id
 
 
 def table(lake: Path, path: str) -> list[dict]:
@@ -65,6 +66,7 @@ def steps(prefect_harness, spark, tmp_path_factory: pytest.TempPathFactory) -> I
                 {r["reward_id"]: r for r in table(lake, "silver/rewards")},
                 {t["transaction_id"]: t for t in table(lake, "silver/transactions")},
                 len(table(lake, "silver/quarantine")),
+                {r["reward_id"]: r for r in table(lake, "gold/reward_transactions")},
             ))  # fmt: skip
         yield out
 
@@ -89,6 +91,18 @@ def test_every_real_case_is_accepted_with_its_status_and_signed_amount(steps: li
                      "05": "card_purchase", "06": "card_purchase", "07": "card_load", "08": "fee",
                      "09": "withdrawal", "10": "top_up", "11": "top_up"}  # fmt: skip
     assert first.rewards[REWARD(1)]["transaction_id"] == TXN(1)
+
+
+def test_the_partial_reward_is_matched_through_its_parent_and_the_join_loses_nothing(steps: list[Step]) -> None:
+    gold = steps[2].gold  # the re-export holds the partial REWARD(6) of REWARD(2)
+    partial = gold[REWARD(6)]
+    assert (partial["transaction_link"], partial["transaction_id"]) == ("via_parent", gold[REWARD(2)]["transaction_id"])
+    assert gold[REWARD(2)]["transaction_id"] is not None
+    # at least as complete as a plain left join on the referenced id, plus the partial hop
+    plain = {rid for rid, r in steps[2].rewards.items() if r["transaction_id"] in steps[2].transactions}
+    joined = {rid for rid, r in gold.items() if r["transaction_link"] in ("direct", "via_parent")}
+    assert plain | {REWARD(6)} <= joined
+    assert set(gold) == set(steps[2].rewards)  # every silver reward has its gold row
 
 
 def test_counts_reconcile_per_file_and_per_stage(steps: list[Step]) -> None:
