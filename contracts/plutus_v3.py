@@ -30,6 +30,9 @@ from contracts.records import (
 )
 
 ADAPTER_ERROR = "adapterError"
+# Fields only the v3 records have (the landing records call them `merchantName` / `description`): how an export of
+# v3 API responses is told apart from landing records.
+V3_MARKS = ("transactionDescription", "totalPluAmount")
 # Reference types whose `referenceId` is the statement transaction's id, and those that point at another reward.
 TRANSACTION_REFERENCE_TYPES = ("contis_transactions", "fiat_transactions")
 PARTIAL_REFERENCE_TYPES = ("fiat_partial", "contis_partial")

@@ -1,7 +1,8 @@
 """`cardlake import`: export files -> landing records, validated whole, then landed as pages with manifests.
 
-1. `plan_import(paths)` reads every file and adapts every record, shape by shape (`contracts.plutus_legacy`):
-   legacy pluton rewards, `transactions_view` statement rows, and records already in the landing shape.
+1. `plan_import(paths)` reads every file and adapts every record, shape by shape: legacy pluton rewards and
+   `transactions_view` statement rows (`contracts.plutus_legacy`), v3 API records of `/v3/rewards/list` and
+   `/v3/statement/list` (`contracts.plutus_v3`), and records already in the landing shape.
    Any defect refuses the whole import before anything is written: one line per bad file naming the file,
    the line and the field (`ImportRefused`).
 2. `land_import(zone, source, plan)` lands each entity's records in one window per UTC day of their
@@ -38,6 +39,7 @@ from cardlake.source.extraction import (
     write_manifest,
 )
 from contracts import plutus_legacy as legacy
+from contracts import plutus_v3 as v3
 from contracts.landing import (
     Entity,
     Window,
@@ -55,11 +57,13 @@ _ENTITY_OF_SHAPE: dict[str, Entity] = {
     "landing_reward": "rewards",
     "transactions_view": "transactions",
     "landing_transaction": "transactions",
+    "v3_reward": "rewards",
+    "v3_statement": "transactions",
 }
 _MARKS = (legacy.PLUTON_MARK, legacy.VIEW_MARK, legacy.LANDING_REWARD_MARK, legacy.LANDING_TRANSACTION_MARK)
 _SHAPES_HELP = (
-    "not a known record: expected a pluton reward (fiat_amount_rewarded), a transactions_view row (is_debit) "
-    "or a landing record (fiatAmountRewarded / isDebit)"
+    "not a known record: expected a pluton reward (fiat_amount_rewarded), a transactions_view row (is_debit), "
+    "a v3 API record (transactionDescription) or a landing record (fiatAmountRewarded / isDebit)"
 )
 
 
@@ -152,8 +156,14 @@ class ImportResult:
         return StageResult("import", tuple(tables), notes=(note,))
 
 
+def _shape(fields: dict[str, Any]) -> str | None:
+    if any(mark in fields for mark in v3.V3_MARKS):
+        return "v3_reward" if legacy.LANDING_REWARD_MARK in fields else "v3_statement"
+    return legacy.record_shape(fields)
+
+
 def _adapt(row: Row, file: str) -> _Adapted:
-    shape = legacy.record_shape(row.fields)
+    shape = _shape(row.fields)
     if shape is None:
         for name in sorted(row.fields):
             near = difflib.get_close_matches(name, _MARKS, n=1, cutoff=0.8)
@@ -166,6 +176,11 @@ def _adapt(row: Row, file: str) -> _Adapted:
             record = legacy.reward_from_pluton(row.fields)
         elif shape == "transactions_view":
             record = legacy.transaction_from_view(row.fields)
+        elif shape in ("v3_reward", "v3_statement"):
+            record = (v3.reward_to_landing if shape == "v3_reward" else v3.statement_to_landing)(row.fields)
+            # The client lands such a record for silver to quarantine; an import refuses the file instead.
+            if record.get(v3.ADAPTER_ERROR):
+                raise ValueError(str(record[v3.ADAPTER_ERROR]))
         else:
             record = _landing_record(row.fields)
     except (ValueError, TypeError, InvalidOperation) as exc:

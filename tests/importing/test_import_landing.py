@@ -188,3 +188,34 @@ def test_a_bad_file_is_refused_in_one_line_and_nothing_is_landed(
     assert len(lines) == 1 and lines[0].startswith(f"cardlake import: {error}")
     assert "nothing was landed" in result.stderr
     assert not (tmp_path / "home" / "landing").exists()
+
+
+def test_v3_api_records_are_adapted_as_the_client_adapts_them_and_a_bad_one_refuses_the_file(tmp_path: Path) -> None:
+    from contracts.plutus_v3 import reward_from_landing, statement_from_landing
+
+    zone = LocalLandingZone.at(tmp_path / "landing")
+    reward = {"id": "rw_1", "ticker": "PLU", "amount": 1.5, "fiatAmountRewarded": 4997, "fiatCurrency": "GBP",
+              "status": "approved", "type": "DAILY_REBATE_DISTRIBUTION", "rewardRate": 3.0,
+              "transactionOriginalId": "t1", "referenceType": "contis_transactions", "referenceId": "t1",
+              "parentRewardId": None, "merchantName": "TESCO STORES 2345", "mcc": "5411",
+              "createdAt": "2025-06-01T10:00:00Z", "updatedAt": "2025-06-02T10:00:00Z"}  # fmt: skip
+    statement = {"id": "t1", "date": "2025-06-01T09:00:00Z", "type": "CARD_SETTLEMENT", "amount": 4997,
+                 "currency": "GBP", "isDebit": True, "description": "TESCO STORES 2345",
+                 "cleanDescription": "Tesco", "mcc": "5411", "createdAt": "2025-06-01T09:00:00Z",
+                 "updatedAt": "2025-06-01T09:00:00Z"}  # fmt: skip
+    served = {"data": [reward_from_landing(reward), statement_from_landing(statement)]}  # a saved API response
+    assert served["data"][1]["amount"] == "49.97" and "transactionDescription" in served["data"][0]
+    path = tmp_path / "v3_response.json"
+    path.write_text(json.dumps(served))
+    land_import(zone, IMPORT_SOURCE, plan_import([path]))
+    (landed_reward,) = landed(zone, "rewards").values()
+    (landed_statement,) = landed(zone, "transactions").values()
+    assert {k: landed_reward[k] for k in reward} == reward
+    assert {k: landed_statement[k] for k in ("id", "amount", "isDebit", "type", "currency", "mcc")} == {
+        "id": "t1", "amount": 4997, "isDebit": True, "type": "CARD_SETTLEMENT", "currency": "GBP", "mcc": "5411"
+    }  # fmt: skip
+
+    served["data"][1]["amount"] = "49.9x"
+    path.write_text(json.dumps(served))
+    with pytest.raises(ImportRefused, match=r"^v3_response.json:\d+: amount"):
+        plan_import([path])
