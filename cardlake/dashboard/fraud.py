@@ -126,7 +126,10 @@ def _details(row: pd.Series) -> None:
             "card": f"…{row['card_last4']}",
             "merchant": row["merchant_name"],
             "category": row["category"],
-            "amount (GBP)": number(row["amount_gbp"], 2),
+            # In the transaction's own currency: an EUR account's alert has no GBP amount.
+            "amount": f"{number(float(row['amount_minor']) / 100, 2)} {row['currency']}"
+            if pd.notna(row.get("amount_minor"))
+            else "unknown",
             "fraud score": f"{float(row['fraud_score']):.3f}",
             "model": row["model_version"],
             "when": f"{pd.Timestamp(row['transaction_ts']):%Y-%m-%d %H:%M} UTC",

@@ -112,8 +112,8 @@ def fraud_by(columns: Sequence[str], f: FraudFilter, placeholder: str, limit: in
 
 
 ALERT_COLUMNS = (
-    "first_seen_at, transaction_ts, transaction_id, card_last4, merchant_name, category, amount_gbp, fraud_score, "
-    "city, state, top_features, model_version"
+    "first_seen_at, transaction_ts, transaction_id, card_last4, merchant_name, category, amount_minor, currency, "
+    "amount_gbp, fraud_score, city, state, top_features, model_version"
 )
 
 

@@ -84,10 +84,17 @@ def alert_rows(
     candidates = scored.join(existing, "transaction_id", "left").where(
         (F.col(SCORE) >= F.lit(float(threshold))) | F.col("_first_seen_at").isNotNull()
     )
-    txn = transactions.select("transaction_id", "card_last4", F.col("amount_gbp").alias("_amount"), "merchant_id")
+    txn = transactions.select(
+        "transaction_id",
+        "card_last4",
+        F.col("amount_minor").alias("_amount_minor"),
+        F.col("currency").alias("_currency"),
+        F.col("amount_gbp").alias("_amount"),
+        "merchant_id",
+    )
     shop = merchants.select("merchant_id", "merchant_name")
     rows = (
-        candidates.drop("amount_gbp")
+        candidates.drop("amount_gbp", "amount_minor", "currency")
         .join(txn, "transaction_id", "left")
         .join(shop, "merchant_id", "left")
         .select(
@@ -98,6 +105,8 @@ def alert_rows(
             "card_last4",
             "merchant_name",
             "category",
+            F.col("_amount_minor").cast("bigint").alias("amount_minor"),
+            F.col("_currency").alias("currency"),
             F.col("_amount").cast("decimal(18,2)").alias("amount_gbp"),
             F.col(SCORE).alias("fraud_score"),
             "top_features",

@@ -29,7 +29,8 @@ def new_alert(transaction_id: str, score: float, seen: datetime) -> dict[str, An
     return {
         "alert_key": abs(hash(transaction_id)) % 10**12, "transaction_id": transaction_id, "customer_key": 1,
         "card_token": "tok1", "card_last4": "0001", "merchant_name": "Streamed Electronics",
-        "category": "shopping_net", "amount_gbp": Decimal("931.40"), "fraud_score": score,
+        "category": "shopping_net", "amount_minor": 93140, "currency": "GBP", "amount_gbp": Decimal("931.40"),
+        "fraud_score": score,
         "top_features": "amount_zscore=6.2; is_night; distance_from_home_km=412.0", "model_version": "v1",
         "transaction_ts": seen - timedelta(seconds=2), "first_seen_at": seen, "alert_status": "open",
     }  # fmt: skip

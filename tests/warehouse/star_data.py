@@ -144,6 +144,7 @@ def fraud_alerts() -> list[dict[str, Any]]:
     return [
         {"alert_key": k, "transaction_id": f"t{t}", "customer_key": c, "card_token": f"tok{c}",
          "card_last4": f"000{c}", "merchant_name": "Amazon", "category": "shopping_net",
+         "amount_minor": int(Decimal(amount) * 100), "currency": "GBP",
          "amount_gbp": Decimal(amount), "fraud_score": score, "top_features": "amount_zscore,hour_of_day",
          "model_version": "v1", "transaction_ts": _ts(day, h), "first_seen_at": _ts(day, h), "alert_status": status}
         for k, t, c, amount, score, day, h, status in (

@@ -92,8 +92,10 @@ def test_fraud_by_location_and_time_counts_card_rows_only(loaded: Warehouse) -> 
 
 
 def test_open_fraud_alerts_exclude_closed_ones_and_card_tokens(loaded: Warehouse) -> None:
-    rows = loaded.query("SELECT transaction_id, card_last4, amount_gbp, city FROM rpt_open_fraud_alerts")
-    assert rows == [("t2", "0001", d("200.00"), "London")]
+    rows = loaded.query(
+        "SELECT transaction_id, card_last4, amount_minor, currency, amount_gbp, city FROM rpt_open_fraud_alerts"
+    )
+    assert rows == [("t2", "0001", 20000, "GBP", d("200.00"), "London")]
     assert "card_token" not in view_sql("rpt_open_fraud_alerts", "main").split("WHERE")[0].split("SELECT", 1)[1]
 
 

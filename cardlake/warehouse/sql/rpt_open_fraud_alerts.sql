@@ -5,6 +5,8 @@ SELECT
     al.card_last4,
     al.merchant_name,
     al.category,
+    al.amount_minor,
+    al.currency,
     al.amount_gbp,
     al.fraud_score,
     al.top_features,
