@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/bench_features.py [--cards 400] [--months 12] [--holdout-months 2]
         [--workdir DIR] [--reuse-features] [--holdout-scores FILE.parquet]
+        [--kaggle-file FILE.csv [--kaggle-start YYYY-MM-DD --kaggle-end YYYY-MM-DD] | --no-kaggle]
 
 1. Generates `--cards` cards over `--months` months with the simulator (cardapi.expected.records: exactly what
    the API would serve), turns the records into silver with the lake's own silver transforms.
 2. Times the feature stage (all history at once) for that many transactions.
 3. Trains the model on the earlier months (time-ordered split) and reports PR-AUC / ROC-AUC / precision /
    recall on the later-months holdout.
-4. Replays shared/data/kaggle/fraudTrain_head.csv (5,039 real rows) through the same path and reports
+4. Replays a Kaggle-format file (default shared/data/kaggle/fraudTrain_head.csv, 5,039 real rows; any other with
+   `--kaggle-file`, its window with `--kaggle-start/--kaggle-end`) through the same path and reports
    the model's PR-AUC and recall there (never used for training or threshold choice).
 Writes bench/results/features.json and prints it.
 
@@ -118,6 +120,23 @@ def features_of(silver: dict[str, DataFrame]) -> DataFrame:
     return transaction_features(tx, silver["cardholders"], silver["addresses"], category_amount_reference(tx))
 
 
+def kaggle_days(path: Path) -> tuple[date, date]:
+    """The file's first day and the day after its last; a missing or malformed file stops the bench at once."""
+    from cardapi.replay_kaggle import ReplayError, index_kaggle_csv
+
+    if not path.is_file():
+        sys.exit(
+            f"bench_features: no Kaggle file at {path}; pass --kaggle-file FILE (any Kaggle-format CSV), "
+            "set CARDLAKE_SHARED_DIR, or --no-kaggle to skip the real-data report"
+        )
+    try:
+        days = index_kaggle_csv(path)[0]
+    except ReplayError as problem:
+        sys.exit(f"bench_features: {problem}")
+    epoch = date(1970, 1, 1)
+    return epoch + timedelta(days=min(days)), epoch + timedelta(days=max(days) + 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cards", type=int, default=400)
@@ -127,7 +146,17 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep and reuse silver (and features) here")
     parser.add_argument("--reuse-features", action="store_true", help="reuse WORKDIR/features.parquet")
     parser.add_argument("--holdout-scores", help="write the holdout's scores and features to this Parquet path")
+    parser.add_argument(
+        "--kaggle-file",
+        type=Path,
+        default=KAGGLE_HEAD,
+        help=f"a Kaggle-format file for the real-data report (default: shared/{KAGGLE_HEAD_FILE})",
+    )
+    parser.add_argument("--kaggle-start", type=date.fromisoformat, help="window start, YYYY-MM-DD (default: file's)")
+    parser.add_argument("--kaggle-end", type=date.fromisoformat, help="window end, exclusive (default: file's)")
+    parser.add_argument("--no-kaggle", action="store_true", help="skip the real-data report on purpose")
     args = parser.parse_args()
+    kaggle_span = (date.min, date.min) if args.no_kaggle else kaggle_days(args.kaggle_file)
     if args.reuse_features and not args.workdir:
         parser.error("--reuse-features needs --workdir")
 
@@ -165,17 +194,20 @@ def main() -> None:
     version = save_model(work / "models", trained.pipeline, trained.metrics)
     model = load_model(models_root=work / "models")
 
-    kaggle: dict[str, object] = {"rows": 0}
-    if KAGGLE_HEAD.exists():
-        kconfig = SimulatorConfig(replay_kaggle=KAGGLE_HEAD, start=date(2019, 1, 1), end=date(2019, 2, 1))
-        ksilver = silver_from_records(spark, kconfig, date(2019, 1, 1), date(2019, 2, 1))
+    kaggle: dict[str, object] = {"skipped": "--no-kaggle"}
+    if not args.no_kaggle:
+        kstart, kend = args.kaggle_start or kaggle_span[0], args.kaggle_end or kaggle_span[1]
+        kconfig = SimulatorConfig(replay_kaggle=args.kaggle_file, start=kstart, end=kend)
+        ksilver = silver_from_records(spark, kconfig, kstart, kend)
         kscored = score_features(features_of(ksilver), model).join(
             ksilver["transactions"].select("transaction_id", F.col("is_fraud").cast("int").alias(LABEL)),
             "transaction_id",
         )
         rows = kscored.select("fraud_score", LABEL).collect()
+        if not rows:
+            sys.exit(f"bench_features: no rows of {args.kaggle_file} between {kstart} and {kend}")
         result = at_threshold([r[0] for r in rows], [r[1] for r in rows], model.threshold).as_dict()
-        kaggle = {"file": f"shared/{KAGGLE_HEAD_FILE}", **result}
+        kaggle = {"file": str(args.kaggle_file), "start": str(kstart), "end": str(kend), **result}
 
     m = trained.metrics
     report = {

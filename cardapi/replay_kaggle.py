@@ -25,8 +25,9 @@ from cardapi.reference import MCC, PLAN_RATES, PLAN_SHARES
 from cardapi.universe import stable_hex
 from contracts.plutus_v3 import statement_from_landing
 
-HEADER = [
-    "",
+# The data set's columns, found by name: files in the wild put pandas' index first (named "", "Unnamed: 0" or
+# "index"), or have no index column at all, and some tools reorder columns.
+COLUMNS = (
     "trans_date_trans_time",
     "cc_num",
     "merchant",
@@ -49,8 +50,7 @@ HEADER = [
     "merch_lat",
     "merch_long",
     "is_fraud",
-]
-COL = {name: i for i, name in enumerate(HEADER)}
+)
 MAX_REPORTED_ERRORS = 5
 
 
@@ -70,20 +70,37 @@ def _amount_minor(text: str) -> int:
     return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
-def _check_row(row: list[str]) -> None:
-    if len(row) != len(HEADER):
-        raise ValueError(f"expected {len(HEADER)} fields, got {len(row)}")
-    _timestamp(row[COL["trans_date_trans_time"]])
-    _amount_minor(row[COL["amt"]])
-    if row[COL["category"]] not in MCC:
-        raise ValueError(f"unknown category {row[COL['category']]!r}")
-    if row[COL["is_fraud"]] not in ("0", "1"):
-        raise ValueError(f"is_fraud must be 0 or 1, got {row[COL['is_fraud']]!r}")
-    if not row[COL["cc_num"]].isdigit():
-        raise ValueError(f"cc_num must be digits, got {row[COL['cc_num']]!r}")
+def columns_of(header: list[str], path: Path) -> dict[str, int]:
+    """Each data column's position in this file's header; an index column or extra columns are ignored."""
+    names = [h.strip().lstrip("\ufeff") for h in header]
+    positions = {name: i for i, name in enumerate(names) if name in COLUMNS}
+    missing = [name for name in COLUMNS if name not in positions]
+    if missing:
+        raise ReplayError(
+            f"{path}: not a Kaggle fraud CSV; missing column(s) {', '.join(missing)} "
+            f"(expected {', '.join(COLUMNS)}, with or without a leading index column)"
+        )
+    positions[_WIDTH] = len(names)
+    return positions
+
+
+_WIDTH = "<fields>"  # the header's field count, kept beside the positions
+
+
+def _check_row(row: list[str], col: dict[str, int]) -> None:
+    if len(row) != col[_WIDTH]:
+        raise ValueError(f"expected {col[_WIDTH]} fields, got {len(row)}")
+    _timestamp(row[col["trans_date_trans_time"]])
+    _amount_minor(row[col["amt"]])
+    if row[col["category"]] not in MCC:
+        raise ValueError(f"unknown category {row[col['category']]!r}")
+    if row[col["is_fraud"]] not in ("0", "1"):
+        raise ValueError(f"is_fraud must be 0 or 1, got {row[col['is_fraud']]!r}")
+    if not row[col["cc_num"]].isdigit():
+        raise ValueError(f"cc_num must be digits, got {row[col['cc_num']]!r}")
     for name in ("lat", "long", "merch_lat", "merch_long"):
-        float(row[COL[name]])
-    int(row[COL["city_pop"]])
+        float(row[col[name]])
+    int(row[col["city_pop"]])
 
 
 class _TrackedLines:
@@ -121,12 +138,16 @@ def _read_row(fh: BinaryIO, offset: int) -> list[str]:
 
 def index_csv(path: Path) -> dict[int, array]:
     """Validate every row and return the byte offsets of the rows of each day (days since the epoch)."""
+    return index_kaggle_csv(path)[0]
+
+
+def index_kaggle_csv(path: Path) -> tuple[dict[int, array], dict[str, int]]:
+    """(byte offsets of each day's rows, column positions): every row validated first."""
     offsets: dict[int, array] = defaultdict(lambda: array("q"))
     errors: list[str] = []
     with path.open("rb") as fh:
         header = next(csv.reader([fh.readline().decode("utf-8-sig")]), [])
-        if [h.strip() for h in header] != HEADER:
-            raise ReplayError(f"{path}: not a Kaggle fraud CSV; expected header {','.join(HEADER)!r}")
+        col = columns_of(header, path)
         lines = _TrackedLines(fh, lines_before=1)
         reader = csv.reader(lines)
         while len(errors) < MAX_REPORTED_ERRORS:
@@ -140,16 +161,16 @@ def index_csv(path: Path) -> dict[int, array]:
                     continue
                 if lines.decode_error is not None:
                     raise lines.decode_error
-                _check_row(row)
+                _check_row(row, col)
             except (ValueError, InvalidOperation, UnicodeDecodeError, csv.Error) as exc:
                 errors.append(f"line {line_no}: {exc}")
                 continue
-            offsets[_timestamp(row[COL["trans_date_trans_time"]]) // DAY].append(start)
+            offsets[_timestamp(row[col["trans_date_trans_time"]]) // DAY].append(start)
     if errors:
         raise ReplayError(f"{path}: invalid rows, nothing served ({'; '.join(errors)})")
     if not offsets:
         raise ReplayError(f"{path}: no rows to replay")
-    return dict(offsets)
+    return dict(offsets), col
 
 
 def _plan_rate(cc_num: str) -> float:
@@ -167,7 +188,7 @@ class KaggleLedger:
     def __init__(self, path: Path, seed: int, cache_size: int = 64) -> None:
         self.path = Path(path)
         self.seed = seed
-        self._offsets = index_csv(self.path)
+        self._offsets, self._columns = index_kaggle_csv(self.path)
         self.first_day = min(self._offsets)
         self.end_day = max(self._offsets) + 1
         self.row_count = sum(len(v) for v in self._offsets.values())
@@ -188,7 +209,7 @@ class KaggleLedger:
         return LedgerDay.of([self._txn(row) for row in rows])
 
     def _txn(self, row: list[str]) -> Txn:
-        c = COL
+        c = self._columns
         ts = _timestamp(row[c["trans_date_trans_time"]])
         amount = _amount_minor(row[c["amt"]])
         cc_num, merchant, category = row[c["cc_num"]], row[c["merchant"]], row[c["category"]]

@@ -90,6 +90,42 @@ def test_kaggle_replay_rejects_bad_files_with_line_numbers(tmp_path: Path) -> No
     assert sum(len(v) for v in index_csv(ok).values()) == 1
 
 
+@pytest.mark.parametrize(
+    "variant",
+    ["pandas index named 'Unnamed: 0'", "no index column", "index column last, columns reordered"],
+)
+def test_kaggle_replay_reads_the_common_header_variants_alike(tmp_path: Path, variant: str) -> None:
+    import csv
+    import io
+
+    header = next(csv.reader([KAGGLE_CSV_HEADER]))
+    row = next(csv.reader([KAGGLE_CSV_ROW]))
+    if variant.startswith("pandas"):
+        header[0] = "Unnamed: 0"
+    elif variant == "no index column":
+        header, row = header[1:], row[1:]
+    else:
+        order = [*range(len(header) - 1, 0, -1), 0]
+        header, row = [header[i] for i in order], [row[i] for i in order]
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([header, row])
+    csv_file = tmp_path / "variant.csv"
+    csv_file.write_text(text.getvalue())
+    reference = tmp_path / "reference.csv"
+    reference.write_text(KAGGLE_CSV_HEADER + KAGGLE_CSV_ROW)
+    window = ("2019-01-01", "2019-01-02")
+    assert list(expected.records(SimulatorConfig(replay_kaggle=csv_file), "transactions", *window)) == list(
+        expected.records(SimulatorConfig(replay_kaggle=reference), "transactions", *window)
+    )
+
+
+def test_kaggle_replay_names_the_missing_columns(tmp_path: Path) -> None:
+    csv_file = tmp_path / "no_fraud_label.csv"
+    csv_file.write_text(KAGGLE_CSV_HEADER.replace(",is_fraud", "") + KAGGLE_CSV_ROW.rsplit(",", 1)[0] + "\n")
+    with pytest.raises(ReplayError, match=r"missing column\(s\) is_fraud"):
+        index_csv(csv_file)
+
+
 def test_kaggle_replay_serves_a_quoted_newline_inside_a_field(tmp_path: Path) -> None:
     spanning = KAGGLE_CSV_ROW.replace("Kub and Mann", "Kub\nand Mann").replace("Psychologist, ", "Psychologist,\n")
     second = KAGGLE_CSV_ROW.replace("0b242abb623afc578575680df30655b9", "1f76529f8574734946361c461b024d99")
