@@ -26,7 +26,7 @@ REGION = "eu-west-2"
 @pytest.mark.parametrize("uri", ["s3://cardlake-lake/lake/silver/transactions", "s3a://bucket/lake/gold/x"])
 def test_delta_rs_refuses_to_write_an_s3_table_with_one_line(uri: str) -> None:
     io = DeltaRsIO()
-    for write in (lambda: io.create_if_absent(uri, SCHEMA), lambda: io.optimize(uri), lambda: io.vacuum(uri)):
+    for write in (lambda: io.create_if_absent(uri, SCHEMA), lambda: io.compact(uri), lambda: io.vacuum(uri, 168)):
         with pytest.raises(UnsafeDeltaWriteError) as refused:
             write()
         message = str(refused.value)
