@@ -171,7 +171,7 @@ def lake_runs(spark, tmp_path_factory) -> dict[str, Any]:
     alert = [
         (
             xxhash64(spark, "tx_late"), "tx_late", xxhash64(spark, "tok_a"), "tok_a", "2095", "Late Ltd", "misc_net",
-            Decimal("49.97"), 0.93, "amount,hour", "v1", datetime(2025, 6, 10, 22, 30, tzinfo=UTC),
+            4997, "GBP", Decimal("49.97"), 0.93, "amount,hour", "v1", datetime(2025, 6, 10, 22, 30, tzinfo=UTC),
             datetime(2025, 6, 10, 22, 35, tzinfo=UTC), "open", "h", "run-2",
         )
     ]  # fmt: skip
