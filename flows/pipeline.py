@@ -87,4 +87,15 @@ def fraud_model_summary(models_root: str) -> ModelSummary:
         precision_at_threshold=holdout.get("precision"),
         recall_at_threshold=holdout.get("recall"),
         threshold=metrics.get("threshold"),
+        training_months=_months(metrics.get("train_window", {})),
+        holdout_frauds=metrics.get("rows", {}).get("holdout_fraud"),
     )
+
+
+def _months(window: dict[str, str]) -> int | None:
+    """How many months a `{"from_month": "YYYY-MM", "to_month": "YYYY-MM"}` window spans (both included)."""
+    try:
+        (fy, fm), (ty, tm) = (map(int, window[key].split("-")) for key in ("from_month", "to_month"))
+    except (KeyError, ValueError, AttributeError):
+        return None
+    return (ty - fy) * 12 + tm - fm + 1
