@@ -10,54 +10,21 @@ Streamlit has finished drawing it, and saves the whole page; then it stops the d
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from cardlake.dashboard import PAGES
+from cardlake.dashboard.serving import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DashboardDidNotStart,
+    free_port,
+    start_dashboard,
+    stop_dashboard,
+)
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 URL_PATHS = {"spending": "", "fraud": "fraud", "pipeline": "pipeline"}  # the first page is the app's root
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_dashboard(port: int) -> subprocess.Popen[bytes]:
-    cli = [sys.executable, "-m", "cardlake.cli", "dashboard", "--port", str(port)]
-    server = subprocess.Popen(cli, cwd=REPOSITORY, start_new_session=True, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return server
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            stop(server)
-            sys.exit("the dashboard did not start; run `cardlake dashboard` to see why")
-        time.sleep(0.3)
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def shoot(port: int, out: Path, width: int) -> list[Path]:
@@ -93,12 +60,15 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server = start_dashboard(port)
+    try:
+        server = start_dashboard(port, cwd=REPOSITORY)
+    except DashboardDidNotStart as problem:
+        sys.exit(f"{problem}; run `cardlake dashboard` to see why")
     try:
         for path in shoot(port, args.out, args.width):
             print(path)
     finally:
-        stop(server)
+        stop_dashboard(server)
 
 
 if __name__ == "__main__":

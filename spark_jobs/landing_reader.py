@@ -53,7 +53,7 @@ def manifests_in_window(
     for path, text in _glob_texts(spark, f"{root}/{manifest_glob(source, entity)}"):
         body = json.loads(text)
         m_start, m_end = parse_iso(body["window_start"]), parse_iso(body["window_end"])
-        if m_start >= window.start and m_end <= window.end:
+        if window.covers(Window(m_start, m_end)):  # the rule the transform flow's fingerprint follows too
             pages = tuple(page["key"] for page in body.get("pages", []))
             found.append(Manifest(path, m_start, m_end, pages, int(body.get("record_count", 0))))
     return sorted(found, key=lambda m: (m.window_start, m.window_end, m.key))

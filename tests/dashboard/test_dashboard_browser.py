@@ -7,12 +7,7 @@ Playwright's `executable_path`, since no browser can be downloaded here.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,20 +16,19 @@ import duckdb
 import pytest
 
 from cardlake.dashboard.data import BUSY_BACKOFF_S, CACHE_TTL_S
+from cardlake.dashboard.serving import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DashboardDidNotStart,
+    free_port,
+    start_dashboard,
+    stop_dashboard,
+)
 from tests.dashboard.seed import new_alert, seed_lake, seed_warehouse, upsert_alerts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 WAIT_MS = 30_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -52,29 +46,16 @@ def app_url(home: Path) -> Iterator[str]:
     env = {**os.environ, "CARDLAKE_HOME": str(home)}
     env.pop("CARDLAKE_DUCKDB_PATH", None)
     env.pop("CARDLAKE_LAKE_URI", None)
-    log = (home / "dashboard.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "cardlake.cli", "dashboard", "--port", str(port)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    log = (home / "dashboard.log").open("wb")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the dashboard did not start:\n" + (home / "dashboard.log").read_text())
-            time.sleep(0.3)
-        yield url
+        server = start_dashboard(port, env=env, log=log)
+    except DashboardDidNotStart:
+        log.close()
+        pytest.fail("the dashboard did not start:\n" + (home / "dashboard.log").read_text())
+    try:
+        yield f"http://127.0.0.1:{port}"
     finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_dashboard(server)
         log.close()
 
 
