@@ -102,6 +102,7 @@ class Settings(BaseSettings):
             shuffle_partitions=self.spark_shuffle_partitions,
             driver_memory=self.spark_driver_memory,
             log_level=self.spark_log_level,
+            log_file=str(self.logs_dir / "spark" / "in-process.log"),
         )
 
     @property

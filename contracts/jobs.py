@@ -43,6 +43,7 @@ class LocalSpark:
     shuffle_partitions: int = 4
     driver_memory: str = "4g"
     log_level: str = "ERROR"  # Spark's WARN chatter buries the messages a person should read
+    log_file: str | None = None  # where the JVM's own log lines go (None: only errors, on stderr)
 
 
 class JobOptionsError(ValueError):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from contracts.jobs import LocalSpark
+
+IN_PROCESS_LOG4J = Path(__file__).with_name("log4j2-in-process.properties")
 
 
 def _under_submit() -> bool:
@@ -29,6 +32,7 @@ def get_spark(app_name: str = "cardlake", local: LocalSpark | None = None) -> Sp
         .config("spark.ui.showConsoleProgress", "false")
     )
     if not _under_submit():
+        builder = builder.config("spark.driver.extraJavaOptions", _log4j_options(local))
         builder = (
             builder.master(local.master)
             .config("spark.ui.enabled", "false")
@@ -39,3 +43,12 @@ def get_spark(app_name: str = "cardlake", local: LocalSpark | None = None) -> Sp
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(local.log_level)
     return session
+
+
+def _log4j_options(local: LocalSpark) -> str:
+    """JVM options that send the driver's start-up warnings to `local.log_file` instead of the terminal."""
+    options = [f"-Dlog4j2.configurationFile={IN_PROCESS_LOG4J.as_uri()}"]
+    if local.log_file:
+        Path(local.log_file).parent.mkdir(parents=True, exist_ok=True)
+        options.append(f'"-Dcardlake.spark.log={local.log_file}"')  # quoted: Spark splits options on spaces
+    return " ".join(options)

@@ -40,6 +40,7 @@ def train(
     from_: Annotated[str | None, typer.Option("--from", help="First transaction date, YYYY-MM-DD")] = None,
     to: Annotated[str | None, typer.Option("--to", help="End date (exclusive), YYYY-MM-DD")] = None,
     holdout_months: Annotated[int, typer.Option(min=1, help="Latest months held out for evaluation")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON instead of a table")] = False,
 ) -> None:
     """Train on the lake's gold features and labels (time-ordered split), register it, print its metrics."""
     from cardlake.cli.errors import settings_or_exit
@@ -63,7 +64,40 @@ def train(
     except NotEnoughData as problem:
         typer.secho(f"cannot train: {problem}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
-    typer.echo(json.dumps(_summary(metrics), indent=2, default=str))
+    if as_json:
+        typer.echo(json.dumps(_summary(metrics), indent=2, default=str))
+    else:
+        _print_training(_summary(metrics))
+
+
+def _print_training(summary: dict[str, Any]) -> None:
+    """The new model version, its split and its holdout figures, as a person reads them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    def months(window: Any) -> str:
+        return "-" if not window else f"{window.get('from_month')} to {window.get('to_month')}"
+
+    rows = summary.get("rows") or {}
+    holdout = summary.get("holdout") or {}
+    table = Table(title=f"fraud model {summary.get('version')} registered")
+    table.add_column("")
+    table.add_column("months")
+    table.add_column("purchases", justify="right")
+    table.add_column("frauds", justify="right")
+    for part, window in (("train", "train_window"), ("validation", "validation_window"), ("holdout", "holdout_window")):
+        table.add_row(part, months(summary.get(window)), str(rows.get(part, "-")), str(rows.get(f"{part}_fraud", "-")))
+    console = Console()
+    console.print(table)
+    if holdout.get("pr_auc") is None:
+        console.print("holdout: no labelled frauds in the held-out months, so no PR-AUC to report")
+    else:
+        console.print(
+            f"holdout: PR-AUC {holdout['pr_auc']:.3f}, ROC-AUC {holdout.get('roc_auc', float('nan')):.3f}; "
+            f"at the threshold {summary.get('threshold', float('nan')):.3f} (chosen on validation) "
+            f"precision {holdout.get('precision', float('nan')):.3f}, recall {holdout.get('recall', float('nan')):.3f}"
+        )
+    console.print(f"model: {summary.get('model_uri')}")
 
 
 @app.command()
