@@ -49,6 +49,17 @@ while True:
         time.sleep(0.3)
 PY
 
+# The one-lake-writer limit (and the block types) live in this folder's Prefect database: register them once,
+# so runs wait for each other instead of warning that the lake is written without the limit.
+if [ ! -f "$PREFECT_HOME/.cardlake-registered" ]; then
+  echo "First run: registering the lake-writer limit and block types with Prefect (log: $CARDLAKE_HOME/logs/blocks.log)"
+  if "$cli" blocks register --types-only >"$CARDLAKE_HOME/logs/blocks.log" 2>&1; then
+    touch "$PREFECT_HOME/.cardlake-registered"
+  else
+    echo "  could not register them (see the log); the run goes on without the one-writer limit"
+  fi
+fi
+
 if [ ! -f "$CARDLAKE_HOME/models/fraud/LATEST" ]; then
   echo "First run: building history $RUN_HISTORY_START -> $RUN_START and training the fraud model on it"
   "$cli" run --start "$RUN_HISTORY_START" --end "$RUN_START" --no-summary
