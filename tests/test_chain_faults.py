@@ -4,7 +4,7 @@ Real parts: `cardlake run` processes against a Prefect server, the simulator ove
 DuckDB. Cases:
 - every simulator fault at once at a high rate (429, 5xx, truncated bodies, slow answers, duplicated and malformed
   records): the same tables, plus the malformed records in silver/quarantine;
-- SIGKILL of the run's process group during extraction, during the Spark jobs and during the warehouse load,
+- SIGKILL of the run's process group during extraction, inside each Spark job and during the warehouse load,
   then a re-run: the same tables, no process left.
 """
 
@@ -23,6 +23,8 @@ import pytest
 from deltalake import DeltaTable
 
 from cardapi.faults import MALFORMED_PREFIX
+from contracts.jobs import JOBS, JobName
+from contracts.lake import RUNS
 from contracts.landing import MANIFESTS, PAGE_SUFFIX
 from tests.chain import (
     CHAIN_SIMULATOR,
@@ -150,23 +152,38 @@ def test_a_run_killed_during_extraction_then_run_again_leaves_the_clean_tables(
            "every Delta and warehouse table; no process left")  # fmt: skip
 
 
-def test_a_run_killed_during_the_spark_jobs_then_run_again_leaves_the_clean_tables(
-    chain: Chain, clean_run: Snapshot
+def job_results(home: Path) -> set[str]:
+    """The jobs of the run that have finished: each writes `<lake>/_runs/<run_id>/<job>.json` as it ends."""
+    return {p.stem for p in (home / "lake" / RUNS).rglob("*.json")}
+
+
+def in_job(home: Path, job: JobName) -> bool:
+    """True once `job` is under way: silver from its first commit, a later job once the one before it ended."""
+    if job == JOBS[0]:
+        return bool(delta_commits(home, "silver/transactions"))
+    return JOBS[JOBS.index(job) - 1] in job_results(home)
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_a_run_killed_inside_each_spark_job_then_run_again_leaves_the_clean_tables(
+    chain: Chain, clean_run: Snapshot, job: JobName
 ) -> None:
-    home = chain.home("kill-spark")
-    proc, _ = chain.start(home, log="killed", extra={"CARDLAKE_LAKE_WRITER_LEASE_S": "60"})
-    # In the silver job: its first table committed, the job not finished.
-    wait_for(lambda: bool(delta_commits(home, "silver/transactions")), "silver's first commit")
+    home = chain.home(f"kill-spark-{job}")
+    # The killed run's slot of the lake-writer limit lapses with its lease (the shortest allowed, 60 s); the re-run
+    # waits for it.
+    proc, log = chain.start(home, log="killed", extra={"CARDLAKE_LAKE_WRITER_LEASE_S": "60"})
+    wait_for(lambda: in_job(home, job) or proc.poll() is not None, f"the {job} job under way")
+    assert proc.poll() is None, f"the run ended before it was killed: {log.read_text()[-2000:]}"
     kill_group(proc)
-    silver_done = list((home / "lake" / "_runs").rglob("silver.json"))
+    finished = job_results(home)
+    assert job not in finished, f"{job} had already finished when the run was killed: kill earlier"
     assert leftover_processes(home) == [], "the Spark job outlived the killed run"
     assert not (home / "warehouse.duckdb").exists()
-    # The killed run's slot of the lake-writer limit lapses with its lease (60 s here); the re-run waits for it.
     rerun = chain.run(home, log="rerun")
     compare_all(home, clean_run)
     record(
-        "SIGKILL during the Spark jobs",
-        f"killed after silver's first commit (silver {'done' if silver_done else 'not done'}), re-run "
+        f"SIGKILL inside the {job} job",
+        f"killed with {len(finished)} of {len(JOBS)} jobs finished, re-run "
         f"({'waited for the lease' if 'waits for the lake' in rerun else 'no wait'})",
         "every Delta and warehouse table; the Spark JVM ended with the run; no process left",
     )
