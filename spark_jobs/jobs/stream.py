@@ -23,6 +23,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -164,6 +165,8 @@ def process_batch(
 def start_stream(spark: SparkSession, delta: DeltaIO, settings: StreamSettings, sink: Sink) -> StreamingQuery:
     """Start the query (non-blocking); each micro-batch that holds manifests ends with `sink(batch)`."""
     folder = f"{settings.landing_uri.rstrip('/')}/{manifest_prefix(settings.source, 'transactions')}"
+    if "://" not in folder:  # a local landing zone: the file source needs the folder before the first manifest
+        Path(folder).mkdir(parents=True, exist_ok=True)
     manifests = (
         spark.readStream.format("text")
         .option("wholetext", "true")
