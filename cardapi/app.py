@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
@@ -13,6 +14,7 @@ from cardapi.auth import AuthError, TokenService
 from cardapi.config import SimulatorConfig
 from cardapi.faults import FaultPlan
 from cardapi.jsonfmt import parse_iso
+from cardapi.live import SlicePager
 from cardapi.models import (
     ErrorResponse,
     LoginRequest,
@@ -40,8 +42,15 @@ def page_body(items: list[bytes], page: int, limit: int) -> bytes:
     return b'{"data":[' + b",".join(items) + b'],"page":%d,"limit":%d}' % (page, limit)
 
 
-def create_app(config: SimulatorConfig) -> FastAPI:
+LiveHook = Callable[[Simulator], SlicePager]
+
+
+def create_app(config: SimulatorConfig, live: LiveHook | None = None) -> FastAPI:
+    """The API; `live` builds the statement's pager from the simulator (live mode, `cardapi.live`)."""
     sim: Simulator = build_simulator(config)
+    pagers: dict[str, SlicePager] = dict(sim.pagers)
+    if live is not None:
+        pagers["transactions"] = live(sim)
     tokens = TokenService(
         email=config.email,
         password=config.password,
@@ -56,6 +65,7 @@ def create_app(config: SimulatorConfig) -> FastAPI:
         description="A Plutus-shaped card API serving a deterministic Sparkov-like data set (local only).",
     )
     app.state.simulator = sim
+    app.state.pagers = pagers
     app.state.tokens = tokens
 
     unauthorized: dict[int | str, dict[str, Any]] = {
@@ -108,13 +118,12 @@ def create_app(config: SimulatorConfig) -> FastAPI:
             return JSONResponse({"detail": "rate limit exceeded"}, status_code=429, headers=headers)
         if fault is not None and fault.kind == "5xx":
             return JSONResponse({"detail": "upstream error (injected)"}, status_code=503)
-        body = await run_in_threadpool(_page_bytes, sim, entity, a, b, limit, page, faults.duplicate(key))
+        body = await run_in_threadpool(_page_bytes, pagers[entity], a, b, limit, page, faults.duplicate(key))
         if fault is not None and fault.kind == "truncated":
             body = body[: max(1, len(body) // 2)]
         return Response(body, media_type="application/json")
 
-    def _page_bytes(sim: Simulator, entity: str, a: int, b: int, limit: int, page: int, dup: bool) -> bytes:
-        pager = sim.pagers[entity]
+    def _page_bytes(pager: SlicePager, a: int, b: int, limit: int, page: int, dup: bool) -> bytes:
         offset = (page - 1) * limit
         items = [it.body for it in pager.slice(a, b, offset, limit)]
         if dup and page > 1 and items:

@@ -12,20 +12,25 @@ from collections.abc import Callable, Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from cardapi.app import create_app
+from cardapi.app import LiveHook, create_app
 from cardapi.config import SimulatorConfig
 
 
 @contextlib.contextmanager
 def serve_in_thread(
-    config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 30.0
+    config: SimulatorConfig,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout: float = 30.0,
+    live: LiveHook | None = None,
 ) -> Iterator[str]:
     """Start the API on host:port (0 = a free port) in a thread; yield its base URL; stop it on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_host, bound_port = sock.getsockname()[:2]
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False, lifespan="off"))
+    app = create_app(config, live)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="cardapi", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout

@@ -27,6 +27,7 @@ _SUBCOMMANDS = {
     "fraud": ("cardlake.cli.fraud", "Train and use the fraud model."),
     "blocks": ("cardlake.cli.blocks", "Prefect blocks: register types and create local defaults."),
     "warehouse": ("cardlake.cli.warehouse", "Query the warehouse and its reporting views."),
+    "stream": ("cardlake.cli.stream", "The real-time alerts stream: poll, land, score, alert (Ctrl-C stops)."),
 }
 for _name, (_module, _help) in _SUBCOMMANDS.items():
     app.add_typer(importlib.import_module(_module).app, name=_name, help=_help)

@@ -53,6 +53,13 @@ def serve(
         float, typer.Option(help="Share of pages repeating the previous page's last record")
     ] = 0.0,
     malformed_rate: Annotated[float, typer.Option(help="Extra malformed records per good record")] = 0.0,
+    live: Annotated[
+        bool,
+        typer.Option(help="Live mode: the statement fills as the wall clock passes (createdAt = when it appeared)"),
+    ] = False,
+    rate: Annotated[
+        float, typer.Option(help="Live mode: transactions per second (a Kaggle replay is compressed to this rate)")
+    ] = 20.0,
 ) -> None:
     """Serve the simulated card API until interrupted."""
     try:
@@ -81,11 +88,15 @@ def serve(
         if path is not None and not path.exists():
             raise typer.BadParameter(f"replay input not found: {path}")
 
+    if rate <= 0:
+        raise typer.BadParameter(f"--rate must be positive, got {rate}")
     from cardapi.app import create_app
+    from cardapi.live import live_transactions
     from cardapi.server import serve_forever
 
+    hook = (lambda sim: live_transactions(sim, rate)) if live else None
     try:
-        api = create_app(config)  # validates and indexes replay input before announcing anything
+        api = create_app(config, hook)  # validates and indexes replay input before announcing anything
     except (OSError, ValueError) as exc:
         typer.echo(f"error: cannot start the card API simulator: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -95,7 +106,10 @@ def serve(
             host,
             port,
             app=api,
-            announce=lambda url: typer.echo(f"card API simulator on {url} (demo account, local only: {config.email})"),
+            announce=lambda url: typer.echo(
+                f"card API simulator on {url} (demo account, local only: {config.email})"
+                + (f"; live: {rate:g} transactions/s from now on" if live else "")
+            ),
         )
     except OSError as exc:
         typer.echo(f"error: cannot listen on {host}:{port}: {exc}", err=True)

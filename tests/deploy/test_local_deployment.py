@@ -51,7 +51,8 @@ def test_prefect_yaml_names_the_contract_pools_and_keeps_docker_out_of_the_local
     spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
     model = PrefectYamlModel.model_validate(spec)  # the schema `prefect deploy` reads the file with
     scheduled = {d.name: len(d.schedules or []) for d in model.deployments}
-    assert scheduled == {"pipeline-local": 1, "alerts-local": 1, "backfill-local": 0, "maintenance-local": 1} | {
+    assert scheduled == {"pipeline-local": 1, "alerts-local": 1, "stream-local": 0, "backfill-local": 0,
+                         "maintenance-local": 1} | {
         "pipeline-ecs": 1, "alerts-ecs": 1, "backfill-ecs": 0, "maintenance-ecs": 1
     }  # fmt: skip
     for d in spec["deployments"]:
@@ -61,6 +62,7 @@ def test_prefect_yaml_names_the_contract_pools_and_keeps_docker_out_of_the_local
     assert pools == {
         "pipeline-local": "cardlake-local",
         "alerts-local": "cardlake-local",
+        "stream-local": "cardlake-local",
         "backfill-local": "cardlake-local",
         "maintenance-local": "cardlake-local",
         "pipeline-ecs": "cardlake-ecs",

@@ -1,0 +1,36 @@
+"""The stream flow: a long-running Prefect flow that keeps the streaming path warm (docs/stream.md).
+
+It polls the card API every few seconds from the transactions watermark and lands each new window as the
+landing contract says; the Spark stream (`spark_jobs.jobs.stream`: one long-lived SparkSession locally, an EMR
+Serverless job run in STREAMING mode in production) picks the manifests up. `prefect.yaml` deploys it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from prefect import flow, get_run_logger
+
+from cardlake.config import resolve_config
+from cardlake.stream_poller import Poll, poll_until
+from contracts import names
+
+
+@flow(name=names.STREAM_FLOW)
+def stream_poll(poll_seconds: float = 2.0, settle_seconds: float = 1.0, max_polls: int | None = None) -> int:
+    """Poll until cancelled (or for `max_polls` polls); returns the transactions landed."""
+    config = resolve_config(with_pan_key=False)
+    log = get_run_logger()
+
+    def report(poll: Poll) -> None:
+        if poll.window is not None and poll.records:
+            log.info("landed %d transaction(s) for %s", poll.records, poll.window)
+
+    return poll_until(
+        config,
+        threading.Event(),
+        poll_seconds=poll_seconds,
+        settle_seconds=settle_seconds,
+        max_polls=max_polls,
+        on_poll=report,
+    )

@@ -1,0 +1,190 @@
+"""The alerts stream: a Structured Streaming query over newly landed transaction manifests (docs/stream.md).
+
+The source is Spark's file source on `raw/<source>/transactions/_manifests/`: a manifest is written last, after
+its pages (ADR 0005), so a manifest the query sees names pages that are all in place; the checkpoint records
+which manifests were taken, so a restart resumes where the last committed micro-batch ended. Each micro-batch:
+
+1. silver: the pages its manifests name, through the batch's silver rules (`spark_jobs.transforms.silver`),
+   merged into silver/transactions, cards, addresses, cardholders, merchants and quarantine;
+2. features: `spark_jobs.jobs.features.run`, the batch job itself, for the cards those rows are on (from their
+   stored history: the same incremental rule, so the same features as the nightly batch);
+3. score: `spark_jobs.jobs.score.run`, the batch job itself, with the model resolved when the stream started;
+4. the alerts it inserted or changed (gold/fraud_alerts rows stamped with its run id) go to `sink`, which the
+   caller provides (the warehouse upsert lives outside `spark_jobs`, which imports only `contracts`).
+
+The run id of micro-batch n is `stream-<n>`: a micro-batch re-run after a crash gets the same id, and every write
+is a MERGE by natural key, so the re-run rewrites nothing twice and no alert is duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from contracts import lake
+from contracts.jobs import FeaturesOptions, ScoreOptions
+from contracts.landing import Window, manifest_prefix, parse_iso
+from contracts.results import TableCounts
+from spark_jobs import schemas
+from spark_jobs.delta_io import DeltaIO
+from spark_jobs.fraud.scoring import FRAUD_ALERTS_SCHEMA
+from spark_jobs.jobs import features as features_job
+from spark_jobs.jobs import score as score_job
+from spark_jobs.jobs.context import JobContext, persisted_until
+from spark_jobs.jobs.silver import QUARANTINE_SPEC, SPECS
+from spark_jobs.landing_reader import Manifest, read_pages
+from spark_jobs.transforms import silver as T
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    landing_uri: str
+    lake_uri: str
+    checkpoint_uri: str
+    source: str
+    pan_key: str
+    score: ScoreOptions = field(default_factory=ScoreOptions)
+    trigger_seconds: float = 1.0
+    max_manifests_per_batch: int = 200
+
+
+@dataclass(frozen=True)
+class StreamBatch:
+    """What one micro-batch did; `alerts` are its changed gold/fraud_alerts rows (FRAUD_ALERTS columns)."""
+
+    batch_id: int
+    run_id: str
+    manifests: int
+    transactions: int
+    quarantined: int
+    scored: int
+    alerts: DataFrame
+    alert_rows: int
+    newest_created_at: datetime | None
+    duration_s: float
+
+
+Sink = Callable[[StreamBatch], None]
+
+
+def run_id_of(batch_id: int) -> str:
+    return f"stream-{batch_id:08d}"
+
+
+def parsed_manifests(rows: list[tuple[str, str]]) -> list[Manifest]:
+    found = []
+    for path, text in rows:
+        body = json.loads(text)
+        pages = tuple(page["key"] for page in body.get("pages", []))
+        start, end = parse_iso(body["window_start"]), parse_iso(body["window_end"])
+        found.append(Manifest(path, start, end, pages, int(body.get("record_count", 0))))
+    return sorted(found, key=lambda m: (m.window_start, m.window_end, m.key))
+
+
+def silver_transactions_of(ctx: JobContext, manifests: list[Manifest], cleanup: ExitStack) -> tuple[int, int]:
+    """The batch's silver rules for the pages the manifests name; (accepted, quarantined)."""
+    pages = read_pages(ctx.spark, ctx.landing_uri, manifests)
+    checked = persisted_until(
+        pages.transform(T.records_from_pages)
+        .transform(T.parsed_with(schemas.RAW_TRANSACTION))
+        .transform(T.with_transaction_rejection)
+        .withColumn("raw_record", F.when(F.col("reason").isNotNull(), F.col("raw_record"))),
+        cleanup,
+    )
+    quarantine = checked.transform(T.quarantine_rows("transactions", ctx.run_id))
+    ctx.delta.create_if_absent(ctx.table(lake.SILVER_QUARANTINE), schemas.SILVER_QUARANTINE)
+    quarantined = ctx.delta.merge(quarantine, ctx.table(lake.SILVER_QUARANTINE), QUARANTINE_SPEC).source_rows
+    wide = persisted_until(T.accepted(checked).transform(T.normalised_transactions(ctx.pan_key, ctx.run_id)), cleanup)
+    tables = {
+        lake.SILVER_TRANSACTIONS: wide.transform(T.silver_transactions),
+        lake.SILVER_CARDS: wide.transform(T.silver_cards),
+        lake.SILVER_ADDRESSES: wide.transform(T.silver_addresses),
+        lake.SILVER_CARDHOLDERS: wide.transform(T.silver_cardholders),
+        lake.SILVER_MERCHANTS: wide.transform(T.silver_merchants),
+    }
+    accepted = 0
+    for table, rows in tables.items():
+        result = ctx.delta.merge(rows, ctx.table(table), SPECS[table])
+        if table is lake.SILVER_TRANSACTIONS:
+            accepted = result.source_rows
+    return accepted, quarantined
+
+
+def _counted(counts: tuple[TableCounts, ...], path: str) -> int:
+    return next((c.read for c in counts if c.table == path), 0)
+
+
+def process_batch(
+    spark: SparkSession, delta: DeltaIO, settings: StreamSettings, rows: list[tuple[str, str]], batch_id: int
+) -> StreamBatch | None:
+    """One micro-batch: silver -> features -> score for the manifests in `rows` ((path, text) each)."""
+    started = datetime.now(UTC)
+    manifests = parsed_manifests(rows)
+    if not manifests:
+        return None
+    window = Window(min(m.window_start for m in manifests), max(m.window_end for m in manifests))
+    ctx = JobContext(spark, delta, settings.landing_uri, settings.lake_uri, window, run_id_of(batch_id),
+                     settings.source, settings.pan_key)  # fmt: skip
+    with ExitStack() as cleanup:
+        accepted, quarantined = silver_transactions_of(ctx, manifests, cleanup)
+    features_job.run(ctx, FeaturesOptions())
+    scored = score_job.run(ctx, settings.score)
+    alerts = (
+        ctx.read(lake.GOLD_FRAUD_ALERTS, FRAUD_ALERTS_SCHEMA)
+        .where(F.col("run_id") == F.lit(ctx.run_id))
+        .drop("row_hash", "run_id")
+    )
+    newest = (
+        ctx.read(lake.SILVER_TRANSACTIONS, schemas.SILVER_TRANSACTIONS)
+        .where(F.col("run_id") == F.lit(ctx.run_id))
+        .agg(F.max("updated_at"))
+        .first()
+    )
+    return StreamBatch(
+        batch_id=batch_id,
+        run_id=ctx.run_id,
+        manifests=len(manifests),
+        transactions=accepted,
+        quarantined=quarantined,
+        scored=_counted(scored.tables, lake.GOLD_TRANSACTION_SCORES.path),
+        alerts=alerts,
+        alert_rows=alerts.count(),
+        newest_created_at=newest[0] if newest is not None else None,
+        duration_s=(datetime.now(UTC) - started).total_seconds(),
+    )
+
+
+def start_stream(spark: SparkSession, delta: DeltaIO, settings: StreamSettings, sink: Sink) -> StreamingQuery:
+    """Start the query (non-blocking); each micro-batch that holds manifests ends with `sink(batch)`."""
+    folder = f"{settings.landing_uri.rstrip('/')}/{manifest_prefix(settings.source, 'transactions')}"
+    if "://" not in folder:  # a local landing zone: the file source needs the folder before the first manifest
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    manifests = (
+        spark.readStream.format("text")
+        .option("wholetext", "true")
+        .option("pathGlobFilter", "*.json")  # not the `.tmp-*` files a landing write renames into place
+        .option("maxFilesPerTrigger", settings.max_manifests_per_batch)
+        .load(folder)
+        .select(F.input_file_name().alias("path"), "value")
+    )
+
+    def each(batch: DataFrame, batch_id: int) -> None:
+        rows = [(r["path"], r["value"]) for r in batch.collect()]
+        done = process_batch(spark, delta, settings, rows, batch_id)
+        if done is not None:
+            sink(done)
+
+    return (
+        manifests.writeStream.foreachBatch(each)
+        .option("checkpointLocation", settings.checkpoint_uri)
+        .trigger(processingTime=f"{settings.trigger_seconds} seconds")
+        .start()
+    )
