@@ -8,9 +8,11 @@ none dropped (docs/adr/0014-landing-holds-adapted-records.md). Production authen
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -130,14 +132,15 @@ class CardApiClient:
             params = {"from": low, "to": high, "limit": limit, "page": number}
             _, parsed = self._send("GET", ENDPOINTS[name], params=params)
             received = parsed.get("data") if isinstance(parsed, dict) else None
-            if not isinstance(received, list):
+            with _collector_paused:
+                records = _landing_page(name, received, low, high)
+            if records is None or not isinstance(received, list):
                 raise PermanentApiError(
                     f"GET {ENDPOINTS[name]} page {number} does not follow the contract: "
                     "expected a JSON object with a 'data' list",
                     status=200,
                     endpoint=ENDPOINTS[name],
                 )
-            records = [r for r in to_landing(name, received) if _in_window(window_time(name, r), low, high)]
             body = orjson.dumps({"data": records, "page": number, "limit": limit})
             yield Page(number, body, records)
             served_limit = parsed.get("limit") if isinstance(parsed.get("limit"), int) else limit
@@ -265,7 +268,8 @@ class CardApiClient:
                     )
                 else:
                     try:
-                        return body, orjson.loads(body)  # several times faster than json on big pages
+                        with _collector_paused:
+                            return body, orjson.loads(body)  # several times faster than json on big pages
                     except orjson.JSONDecodeError:
                         cause = f"body is not valid JSON ({len(body)} bytes; truncated?)"
             delay = backoff.next_delay(retry_after)
@@ -277,6 +281,46 @@ class CardApiClient:
                 )
             log.warning("%s: %s; retry %d in %.2f s", endpoint, cause, backoff.attempts, delay)
             self.sleep(delay)
+
+
+class _CollectorPause:
+    """Holds off Python's cyclic garbage collector while pages are parsed and adapted.
+
+    A 5,000-record page is some 30,000 new dicts and lists, none of them in a reference cycle, yet every 700
+    allocations start a collection that walks the young objects (and now and then every live one): about a
+    third of the client's CPU per record (bench/bench_extract.py, docs/extraction.md). Reference counting
+    still frees everything at once. Prefetch and concurrent chunks parse pages on several threads, so the
+    collector resumes when the last of them leaves, and only if it was on when the first one came in.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._resume = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._inside += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0 and self._resume:
+                gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
+def _landing_page(entity: Entity, received: Any, low: str, high: str) -> list[Any] | None:
+    """The page's records as landing records whose window time lies in [low, high) or cannot be read;
+    None when the page has no 'data' list."""
+    if not isinstance(received, list):
+        return None
+    return [r for r in to_landing(entity, received) if _in_window(window_time(entity, r), low, high)]
 
 
 def _in_window(at: str | None, low: str, high: str) -> bool:

@@ -212,3 +212,29 @@ def test_extraction_into_s3_lands_the_same_records(clean_url: str, moto_endpoint
     assert landed_by_id(zone, manifest, "rewards") == expected_records(clean_url, "rewards", window)
     assert zone.uri_of(manifest["pages"][0]["key"]).startswith("s3://extract-s3-test/landing/raw/cardapi/rewards/")
     assert read_watermark(zone, "cardapi", "rewards") == window.end
+
+
+def test_landed_pages_are_the_served_pages_adapted_field_by_field(clean_url: str, tmp_path: Path) -> None:
+    """The fast client path (one-pass adapter, collector paused while parsing) lands byte for byte what the
+    careful field-by-field adapter makes of each served page, and leaves the garbage collector as it was."""
+    import gc
+
+    import orjson
+
+    from contracts import plutus_v3
+    from contracts.api import ENTITY_PATHS
+    from contracts.landing import iso
+
+    assert gc.isenabled()
+    zone, manifest, _, window = run(clean_url, tmp_path)
+    assert gc.isenabled()
+    client, _ = make_client(clean_url)
+    low, high = iso(window.start), iso(window.end)
+    for page in manifest["pages"]:
+        number = len([p for p in manifest["pages"] if p["key"] <= page["key"]])
+        params = {"from": low, "to": high, "limit": PAGE, "page": number}
+        _, served = client._send("GET", ENTITY_PATHS["transactions"], params=params)
+        careful = [plutus_v3._statement_to_landing(r) for r in served["data"]]
+        kept = [r for r in careful if low <= r["updatedAt"] < high]
+        body = orjson.dumps({"data": kept, "page": number, "limit": PAGE})
+        assert zone.read_bytes(page["key"]) == gzip.compress(body, compresslevel=3, mtime=0)
