@@ -42,7 +42,7 @@ from cardapi.expected import landing_raw_records
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.fraud.evaluation import at_threshold
-from spark_jobs.fraud.model import LABEL, probability_of_fraud, with_label
+from spark_jobs.fraud.model import LABEL, with_label
 from spark_jobs.fraud.registry import load_model, save_model
 from spark_jobs.fraud.scoring import score_features
 from spark_jobs.fraud.training import TrainedModel, train
@@ -111,7 +111,7 @@ def cached_silver(
 def write_holdout_scores(trained: TrainedModel, labelled: DataFrame, path: str) -> None:
     """Every holdout purchase with fraud_score, label and its features, for error analysis."""
     holdout = labelled.where(F.col("transaction_month") >= trained.metrics["holdout_window"]["from_month"])
-    scored = trained.pipeline.transform(holdout).transform(probability_of_fraud)
+    scored = trained.predict(holdout)
     scored.select(*labelled.columns, "fraud_score").drop("row_hash", "run_id").write.mode("overwrite").parquet(path)
 
 
@@ -191,7 +191,7 @@ def main() -> None:
     if args.holdout_scores:
         write_holdout_scores(trained, labelled, args.holdout_scores)
     shutil.rmtree(work / "models", ignore_errors=True)
-    version = save_model(work / "models", trained.pipeline, trained.metrics)
+    version = save_model(work / "models", trained.pipeline, trained.metrics, trained.reference)
     model = load_model(models_root=work / "models")
 
     kaggle: dict[str, object] = {"skipped": "--no-kaggle"}
