@@ -29,7 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,7 +42,7 @@ from cardapi.expected import landing_raw_records
 from spark_jobs import schemas
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.fraud.evaluation import at_threshold
-from spark_jobs.fraud.model import LABEL, probability_of_fraud, with_label
+from spark_jobs.fraud.model import LABEL, GbtParams, with_label
 from spark_jobs.fraud.registry import load_model, save_model
 from spark_jobs.fraud.scoring import score_features
 from spark_jobs.fraud.training import TrainedModel, train
@@ -111,13 +111,37 @@ def cached_silver(
 def write_holdout_scores(trained: TrainedModel, labelled: DataFrame, path: str) -> None:
     """Every holdout purchase with fraud_score, label and its features, for error analysis."""
     holdout = labelled.where(F.col("transaction_month") >= trained.metrics["holdout_window"]["from_month"])
-    scored = trained.pipeline.transform(holdout).transform(probability_of_fraud)
+    scored = trained.predict(holdout)
     scored.select(*labelled.columns, "fraud_score").drop("row_hash", "run_id").write.mode("overwrite").parquet(path)
 
 
 def features_of(silver: dict[str, DataFrame]) -> DataFrame:
     tx = silver["transactions"]
     return transaction_features(tx, silver["cardholders"], silver["addresses"], category_amount_reference(tx))
+
+
+def cold_start(
+    spark: SparkSession, silver: dict[str, DataFrame], features: DataFrame, trained: TrainedModel, hours: int
+) -> dict[str, object]:
+    """The first `hours` of the holdout scored twice with the same model: with the lake's full history, and as an
+    empty lake would see them (features from those hours alone: no card or category history at all)."""
+    first = trained.metrics["holdout_window"]["from_month"]
+    t0 = datetime.fromisoformat(f"{first}-01T00:00:00")
+    t1 = t0 + timedelta(hours=hours)
+    ts = F.col("transaction_ts")
+    in_window = (ts >= F.lit(t0)) & (ts < F.lit(t1))
+    labels = silver["transactions"].select("transaction_id", F.col("is_fraud").cast("int").alias(LABEL))
+    young = {**silver, "transactions": silver["transactions"].where(in_window)}
+
+    def pr_auc(rows: DataFrame) -> dict[str, object]:
+        scored = trained.predict(with_label(rows, silver["transactions"])).select("fraud_score", LABEL).collect()
+        result = at_threshold([r[0] for r in scored], [int(r[1]) for r in scored], trained.metrics["threshold"])
+        return result.as_dict()
+
+    full = pr_auc(features.where(in_window))
+    empty = pr_auc(features_of(young).join(labels.select("transaction_id"), "transaction_id"))
+    ratio = (empty["pr_auc"] / full["pr_auc"]) if full["pr_auc"] and empty["pr_auc"] is not None else None
+    return {"window": [t0.isoformat(), t1.isoformat()], "full_history": full, "empty_lake": empty, "ratio": ratio}
 
 
 def kaggle_days(path: Path) -> tuple[date, date]:
@@ -155,6 +179,8 @@ def main() -> None:
     parser.add_argument("--kaggle-start", type=date.fromisoformat, help="window start, YYYY-MM-DD (default: file's)")
     parser.add_argument("--kaggle-end", type=date.fromisoformat, help="window end, exclusive (default: file's)")
     parser.add_argument("--no-kaggle", action="store_true", help="skip the real-data report on purpose")
+    parser.add_argument("--seed", type=int, default=42, help="the simulator's and the trees' seed")
+    parser.add_argument("--cold-hours", type=int, default=31, help="length of the cold-start window")
     args = parser.parse_args()
     kaggle_span = (date.min, date.min) if args.no_kaggle else kaggle_days(args.kaggle_file)
     if args.reuse_features and not args.workdir:
@@ -164,7 +190,7 @@ def main() -> None:
     spark.sparkContext.setLogLevel("ERROR")
     start = date.fromisoformat(args.start)
     end = add_months(start, args.months)
-    config = SimulatorConfig(n_cards=args.cards, start=start, end=end)
+    config = SimulatorConfig(n_cards=args.cards, start=start, end=end, seed=args.seed)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-features-"))
     work.mkdir(parents=True, exist_ok=True)
 
@@ -186,14 +212,15 @@ def main() -> None:
 
     t0 = time.perf_counter()
     labelled = with_label(features, silver["transactions"]).cache()
-    trained = train(labelled, holdout_months=args.holdout_months)
+    trained = train(labelled, holdout_months=args.holdout_months, params=GbtParams(seed=args.seed))
     train_s = time.perf_counter() - t0
     if args.holdout_scores:
         write_holdout_scores(trained, labelled, args.holdout_scores)
     shutil.rmtree(work / "models", ignore_errors=True)
-    version = save_model(work / "models", trained.pipeline, trained.metrics)
+    version = save_model(work / "models", trained.pipeline, trained.metrics, trained.reference)
     model = load_model(models_root=work / "models")
 
+    cold = cold_start(spark, silver, features, trained, args.cold_hours)
     kaggle: dict[str, object] = {"skipped": "--no-kaggle"}
     if not args.no_kaggle:
         kstart, kend = args.kaggle_start or kaggle_span[0], args.kaggle_end or kaggle_span[1]
@@ -225,6 +252,8 @@ def main() -> None:
         "simulator_holdout_by_month": m["holdout_by_month"],
         "simulator_validation": m["validation"],
         "feature_importances": {k: round(v, 4) for k, v in m["feature_importances"].items()},
+        "seed": args.seed,
+        "cold_start": cold,
         "kaggle_head": kaggle,
         "cores": os.cpu_count(),
     }

@@ -6,8 +6,10 @@ transaction time, read with delta-rs into pandas (no Spark). The metrics are tho
 same as the one in a model's metrics.json. Intervals come from a card-clustered bootstrap: the cards are
 resampled, not the rows, because one card's frauds come in bursts and are not independent draws.
 
-Drift compares each month of the window with the window's first month: a model version stores quartiles of
-its legitimate training rows (`explanation_reference`), not distributions a stability index can use.
+Drift compares each month of the window with the training reference of the model that made the scores
+(quantile bins of its validation scores and of the main features as the gold table stores them, saved in the
+version's reference.json, `spark_jobs.fraud.drift`). A model version without those bins (or a registry that
+cannot be read) falls back to comparing each month with the window's first month, and the report says which.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pandas as pd
 
 from contracts import lake
 from contracts.landing import Window
+from spark_jobs.fraud.drift import psi_against
 from spark_jobs.fraud.evaluation import (
     at_threshold,
     precision_recall_curve,
@@ -271,6 +274,43 @@ def drift_by_month(frame: pd.DataFrame, columns: list[str]) -> list[DriftRow]:
     return rows
 
 
+def drift_against_training(frame: pd.DataFrame, reference: dict[str, Any]) -> list[DriftRow]:
+    """Each column with training bins, each month against them; flagged above `PSI_FLAG` when the month holds
+    at least `MIN_DRIFT_ROWS` rows."""
+    month = frame["transaction_ts"].dt.strftime("%Y-%m")
+    rows: list[DriftRow] = []
+    for name in [c for c in reference if c in frame.columns]:
+        for m in sorted(month.unique()):
+            values = pd.to_numeric(frame.loc[month == m, name], errors="coerce").astype(float)
+            index = psi_against(reference[name], values.to_numpy())
+            rows.append(
+                DriftRow(
+                    month=m,
+                    column=name,
+                    rows=len(values),
+                    null_share=float(values.isna().mean()) if len(values) else 0.0,
+                    median=_finite(float(values.median())) if values.notna().any() else None,
+                    psi=index,
+                    flagged=index > PSI_FLAG and len(values) >= MIN_DRIFT_ROWS,
+                )
+            )
+    return rows
+
+
+def training_drift_reference(models_root: str, versions: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """(version, drift bins) of the newest of `versions` whose reference.json carries bins, else None."""
+    from spark_jobs.fraud.registry import read_reference, version_uri
+
+    for version in sorted(versions, reverse=True):
+        try:
+            reference = read_reference(version_uri(models_root, version))
+        except (OSError, ValueError, KeyError):
+            continue
+        if reference is not None and reference.drift:
+            return version, reference.drift
+    return None
+
+
 def _threshold(frame: pd.DataFrame, override: float | None) -> tuple[float, str]:
     if override is not None:
         return float(override), "--threshold"
@@ -293,6 +333,7 @@ def evaluate(
     feature_columns: tuple[str, ...] = (),
     unlabelled: int = 0,
     unscored: int = 0,
+    training_drift: tuple[str, dict[str, Any]] | None = None,
 ) -> Evaluation:
     """Metrics, card-clustered intervals, alerts per day and monthly drift of labelled scores."""
     cut, source = _threshold(frame, threshold)
@@ -327,8 +368,16 @@ def evaluate(
         alerts_per_day=per_day,
         intervals=intervals,
         bootstrap={"resamples": resamples, "seed": seed, "unit": "card", "cards": int(frame["card_token"].nunique())},
-        drift_reference="the first month of the window (a model version stores no training distributions)",
-        drift=drift_by_month(drift_frame, drift_columns),
+        drift_reference=(
+            f"the training reference of model {training_drift[0]}"
+            if training_drift
+            else "the first month of the window (the model's training reference has no drift bins)"
+        ),
+        drift=(
+            drift_against_training(drift_frame, training_drift[1])
+            if training_drift
+            else drift_by_month(drift_frame, drift_columns)
+        ),
     )
 
 
@@ -409,9 +458,16 @@ def run_evaluation(
     seed: int = 17,
     feature_columns: tuple[str, ...] = (),
     storage_options: dict[str, str] | None = None,
+    models_root: str | None = None,
 ) -> Evaluation:
-    """Read, evaluate, save the PNGs and report.json under `out`; the returned evaluation names the files."""
+    """Read, evaluate, save the PNGs and report.json under `out`; the returned evaluation names the files.
+    Drift is against the scoring model's training reference under `models_root` (default `<lake>/models`)."""
     frame, unlabelled, unscored = load_labelled_scores(lake_uri, window, storage_options)
+    versions = sorted(str(v) for v in frame["model_version"].dropna().unique())
+    training_drift = training_drift_reference(models_root or lake.default_models_root(lake_uri), versions)
+    if training_drift:
+        feature_columns = tuple(dict.fromkeys((*feature_columns, *training_drift[1])))
+        feature_columns = tuple(c for c in feature_columns if c not in ("fraud_score", "amount_gbp"))
     features = load_features(lake_uri, window, feature_columns, storage_options) if feature_columns else None
     evaluation = evaluate(
         frame,
@@ -423,6 +479,7 @@ def run_evaluation(
         feature_columns=feature_columns,
         unlabelled=unlabelled,
         unscored=unscored,
+        training_drift=training_drift,
     )
     files = save_plots(frame, evaluation, out)
     evaluation = Evaluation(**{**evaluation.__dict__, "files": {**files, "report": str(out / REPORT_JSON)}})

@@ -20,8 +20,20 @@ from spark_jobs.fraud.model import BOOLEAN_FEATURES, LABEL, NUMERIC_FEATURES
 
 MAX_DEVIATION = 20.0
 TOP_N = 3
-_FLAG_TEXT = {"is_night": "night", "is_first_at_merchant": "first_at_merchant"}
-_RATIO = {"amount_to_card_mean", "amount_to_category_mean", "amount_to_card_category_mean"}
+_FLAG_TEXT = {
+    "is_night": "night",
+    "is_first_at_merchant": "first_at_merchant",
+    "no_prior_purchase": "first_purchase_seen_on_card",
+    "no_prior_night_purchase": "first_night_purchase_seen",
+    "is_age_unknown": "age_unknown",
+    "is_distance_unknown": "distance_unknown",
+}
+_RATIO = {
+    "amount_to_card_mean",
+    "amount_to_category_mean",
+    "amount_to_card_category_mean",
+    "amount_to_category_hour_mean",
+}
 _DECIMALS = {
     "amount_gbp": 2,
     "amount_zscore": 1,
@@ -29,6 +41,8 @@ _DECIMALS = {
     "night_amount_48h_gbp": 2,
     "max_night_amount_48h_gbp": 2,
     "card_night_share_before": 2,
+    "amount_24h_to_card_mean": 1,
+    "cardholder_age_years": 0,
 }
 
 

@@ -56,5 +56,5 @@ def train_from_lake(
         "from": train_from.isoformat() if train_from else None,
         "to": train_to.isoformat() if train_to else None,
     }
-    version = save_model(models_root, trained.pipeline, trained.metrics)
+    version = save_model(models_root, trained.pipeline, trained.metrics, trained.reference)
     return {**trained.metrics, "version": version, "model_uri": version_uri(models_root, version)}

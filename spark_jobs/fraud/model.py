@@ -1,49 +1,59 @@
 """The fraud model: gradient-boosted trees (Spark MLlib) over gold/transaction_features.
 
-Missing values are made explicit before the trees see them: a feature that needs history the card does not
-have yet (ratio, z-score, time since the previous purchase) gets a sentinel outside its range, so a tree can
-split "no history" off instead of confusing it with an ordinary value. The fill lives inside the saved
-PipelineModel (a SQLTransformer), so scoring applies exactly what training applied.
+No sentinel values: before the trees see a row, `spark_jobs.fraud.reference.with_reference_features` fills each
+history-dependent feature from the lake when it has the history, else from the reference statistics the model
+was trained with, and sets explicit indicators where no honest estimate exists (`no_prior_purchase`, ...). The
+same transform runs in training and scoring (`prepared_rows`); the PipelineModel only casts, indexes the
+category and assembles, so a null reaching it is a bug and fails loudly rather than being read as a value.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyspark.ml import Pipeline
+from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier
 from pyspark.ml.feature import SQLTransformer, StringIndexer, VectorAssembler
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-# feature -> value used when it is null (see module docstring)
-NUMERIC_FEATURES: dict[str, float] = {
-    "amount_gbp": 0.0,
-    "txn_count_1h": 0.0,
-    "txn_count_24h": 0.0,
-    "txn_count_7d": 0.0,
-    "night_txn_count_24h": 0.0,
-    "amount_24h_gbp": 0.0,
-    "max_amount_24h_gbp": 0.0,
-    "amount_24h_to_card_mean": -1.0,
-    "night_txn_count_48h": 0.0,
-    "night_amount_48h_gbp": 0.0,
-    "max_night_amount_48h_gbp": 0.0,
-    "seconds_since_prev_night_txn": -1.0,
-    "card_night_share_before": -1.0,
-    "card_category_txn_count_before": 0.0,
-    "amount_to_card_category_mean": -1.0,
-    "seconds_since_prev_txn": -1.0,
-    "card_txn_count_before": 0.0,
-    "amount_to_card_mean": -1.0,
-    "amount_zscore": -999.0,
-    "amount_to_category_mean": -1.0,
-    "hour_of_day": -1.0,
-    "day_of_week": -1.0,
-    "cardholder_age_years": -1.0,
-    "home_merchant_distance_km": -1.0,
-}
-BOOLEAN_FEATURES: tuple[str, ...] = ("is_night", "is_first_at_merchant")
+from spark_jobs.fraud.reference import TrainingReference, with_reference_features
+
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "amount_gbp",
+    "txn_count_1h",
+    "txn_count_24h",
+    "txn_count_7d",
+    "night_txn_count_24h",
+    "amount_24h_gbp",
+    "max_amount_24h_gbp",
+    "amount_24h_to_card_mean",
+    "night_txn_count_48h",
+    "night_amount_48h_gbp",
+    "max_night_amount_48h_gbp",
+    "seconds_since_prev_night_txn",
+    "card_night_share_before",
+    "card_category_txn_count_before",
+    "amount_to_card_category_mean",
+    "seconds_since_prev_txn",
+    "card_txn_count_before",
+    "amount_to_card_mean",
+    "amount_zscore",
+    "amount_to_category_mean",
+    "amount_to_category_hour_mean",
+    "hour_of_day",
+    "day_of_week",
+    "cardholder_age_years",
+    "home_merchant_distance_km",
+)
+BOOLEAN_FEATURES: tuple[str, ...] = (
+    "is_night",
+    "is_first_at_merchant",
+    "no_prior_purchase",
+    "no_prior_night_purchase",
+    "is_age_unknown",
+    "is_distance_unknown",
+)
 CATEGORICAL_FEATURES: tuple[str, ...] = ("category",)
 FEATURES: tuple[str, ...] = (*NUMERIC_FEATURES, *BOOLEAN_FEATURES, *CATEGORICAL_FEATURES)
 MODEL_INPUTS: tuple[str, ...] = (*NUMERIC_FEATURES, *BOOLEAN_FEATURES, "category_index")
@@ -63,8 +73,8 @@ class GbtParams:
 
 
 def _fill_statement() -> str:
-    numeric = [f"CAST(COALESCE(`{c}`, {v}) AS DOUBLE) AS `f_{c}`" for c, v in NUMERIC_FEATURES.items()]
-    flags = [f"CAST(COALESCE(`{c}`, false) AS DOUBLE) AS `f_{c}`" for c in BOOLEAN_FEATURES]
+    numeric = [f"CAST(`{c}` AS DOUBLE) AS `f_{c}`" for c in NUMERIC_FEATURES]
+    flags = [f"CAST(`{c}` AS DOUBLE) AS `f_{c}`" for c in BOOLEAN_FEATURES]
     category = ["COALESCE(`category`, 'unknown') AS `f_category`"]
     return "SELECT *, " + ", ".join(numeric + flags + category) + " FROM __THIS__"
 
@@ -114,3 +124,10 @@ def feature_importances(pipeline_model: object) -> dict[str, float]:
     names = [c if c != "category_index" else "category" for c in MODEL_INPUTS]
     values = gbt.featureImportances.toArray()
     return {name: float(v) for name, v in zip(names, values, strict=True)}
+
+
+def predict(pipeline: PipelineModel, reference: TrainingReference, features: DataFrame) -> DataFrame:
+    """The one way rows reach the trees, in training and scoring alike: the reference fallbacks
+    (`with_reference_features`), then the pipeline; adds `fraud_score`."""
+    prepared = features.transform(with_reference_features, reference)
+    return pipeline.transform(prepared).transform(probability_of_fraud)

@@ -1,7 +1,9 @@
 """A versioned model registry on any filesystem pyarrow knows (local folders here, S3 in production).
 
 Layout: `<models_root>/fraud/<version>/model/` (the MLlib PipelineModel), `<version>/metrics.json`
-(quality, threshold, features, windows, row counts, explanation reference) and `<models_root>/fraud/LATEST`
+(quality, threshold, features, windows, row counts, explanation reference), `<version>/reference.json` (the
+training reference statistics the fallbacks and the drift check use, `spark_jobs.fraud.reference`) and
+`<models_root>/fraud/LATEST`
 (the newest version's name, written last so a reader never sees a half-saved model).
 """
 
@@ -16,6 +18,8 @@ from typing import Any
 
 from pyarrow import fs as pafs
 from pyspark.ml import PipelineModel
+
+from spark_jobs.fraud.reference import REFERENCE_FILE, TrainingReference
 
 MODEL_FAMILY = "fraud"
 LATEST = "LATEST"
@@ -32,6 +36,7 @@ class LoadedModel:
     uri: str
     pipeline: PipelineModel
     metrics: dict[str, Any]
+    reference: TrainingReference
 
     @property
     def threshold(self) -> float:
@@ -77,10 +82,13 @@ def new_version(models_root: str | Path, now: datetime | None = None) -> str:
     return version
 
 
-def save_model(models_root: str | Path, pipeline: PipelineModel, metrics: dict[str, Any]) -> str:
+def save_model(
+    models_root: str | Path, pipeline: PipelineModel, metrics: dict[str, Any], reference: TrainingReference
+) -> str:
     version = new_version(models_root)
     uri = f"{family_uri(models_root)}/{version}"
     pipeline.write().overwrite().save(f"{uri}/model")
+    _write_text(f"{uri}/{REFERENCE_FILE}", reference.to_json())
     _write_text(f"{uri}/{METRICS}", json.dumps({**metrics, "version": version}, indent=2, sort_keys=True) + "\n")
     _write_text(f"{family_uri(models_root)}/{LATEST}", version + "\n")
     return version
@@ -111,12 +119,28 @@ def read_metrics(model_uri: str) -> dict[str, Any]:
     return json.loads(_read_text(f"{model_uri.rstrip('/')}/{METRICS}") or "{}")
 
 
+def read_reference(model_uri: str) -> TrainingReference | None:
+    """The training reference of a model version (None for a version saved before models carried one)."""
+    text = _read_text(f"{model_uri.rstrip('/')}/{REFERENCE_FILE}")
+    return TrainingReference.from_json(text) if text else None
+
+
 def load_model(model_uri: str | None = None, models_root: str | Path | None = None) -> LoadedModel:
     uri = resolve_model_uri(model_uri, models_root)
     metrics = read_metrics(uri)
+    reference = read_reference(uri)
+    if reference is None:
+        raise ModelNotFound(
+            f"model {uri} has no {REFERENCE_FILE} (trained before models carried their reference statistics): "
+            "train a new version with `cardlake fraud train`"
+        )
     pipeline = PipelineModel.load(f"{uri}/model")
     return LoadedModel(
-        version=metrics.get("version", posixpath.basename(uri)), uri=uri, pipeline=pipeline, metrics=metrics
+        version=metrics.get("version", posixpath.basename(uri)),
+        uri=uri,
+        pipeline=pipeline,
+        metrics=metrics,
+        reference=reference,
     )
 
 

@@ -17,7 +17,8 @@ from pyspark.sql.types import BooleanType, DoubleType, StringType, StructField, 
 from contracts.tables import ALERT_CLEARED, ALERT_OPEN, FRAUD_ALERTS
 from spark_jobs.delta_io import MergeSpec
 from spark_jobs.fraud.explain import top_features_column
-from spark_jobs.fraud.model import SCORE, probability_of_fraud
+from spark_jobs.fraud.model import SCORE, predict
+from spark_jobs.fraud.reference import REFERENCE_COLUMNS, SOURCE_COLUMNS
 from spark_jobs.fraud.registry import LoadedModel
 from spark_jobs.transforms.star import star_struct, surrogate_key
 
@@ -44,12 +45,17 @@ def _hash(*columns: str) -> F.Column:
 
 
 def score_features(features: DataFrame, model: LoadedModel) -> DataFrame:
-    """Feature rows of purchases -> the same rows with fraud_score and top_features (refunds are not scored)."""
+    """Feature rows of purchases -> the same rows with fraud_score and top_features (refunds are not scored).
+
+    The one function a batch or streaming scorer calls: the model's reference fills what the lake's history
+    cannot give yet (`spark_jobs.fraud.reference`), so the feature columns come back as the model saw them,
+    with `category_reference_source` and `card_reference_source` telling which source each row used."""
     purchases = features.where(~F.coalesce(F.col("is_refund"), F.lit(False)))
     metrics = model.metrics
     explain = top_features_column(metrics.get("explanation_reference", {}), metrics.get("feature_importances", {}))
-    predicted = model.pipeline.transform(purchases).transform(probability_of_fraud)
-    return predicted.select(*features.columns, SCORE, explain.alias("top_features")).drop("row_hash", "run_id")
+    predicted = predict(model.pipeline, model.reference, purchases)
+    extra = [c for c in (*REFERENCE_COLUMNS, *SOURCE_COLUMNS) if c not in features.columns]
+    return predicted.select(*features.columns, *extra, SCORE, explain.alias("top_features")).drop("row_hash", "run_id")
 
 
 def score_rows(scored: DataFrame, model_version: str, threshold: float, run_id: str, scored_at: datetime) -> DataFrame:

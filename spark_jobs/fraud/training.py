@@ -7,7 +7,7 @@ report quality on the latest months (the holdout), which neither the fit nor the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from spark_jobs.fraud.drift import drift_reference
 from spark_jobs.fraud.evaluation import at_threshold, max_f1_threshold
 from spark_jobs.fraud.explain import explanation_reference
 from spark_jobs.fraud.model import (
@@ -24,8 +25,9 @@ from spark_jobs.fraud.model import (
     GbtParams,
     build_pipeline,
     feature_importances,
-    probability_of_fraud,
+    predict,
 )
+from spark_jobs.fraud.reference import TrainingReference, training_reference, with_reference_features
 
 
 class NotEnoughData(ValueError):
@@ -43,6 +45,11 @@ class TimeSplit:
 class TrainedModel:
     pipeline: PipelineModel
     metrics: dict[str, Any]
+    reference: TrainingReference
+
+    def predict(self, features: DataFrame) -> DataFrame:
+        """Gold feature rows -> the same rows prepared with the model's reference and scored (`fraud_score`)."""
+        return predict(self.pipeline, self.reference, features)
 
 
 def time_split(months: list[str], holdout_months: int, validation_months: int) -> TimeSplit:
@@ -78,8 +85,10 @@ def fit_rows(train_df: DataFrame, negative_sample_rate: float, seed: int) -> Dat
     return kept.repartition(FIT_PARTITIONS, "transaction_id").sortWithinPartitions("transaction_id")
 
 
-def _scores_and_labels(model: PipelineModel, df: DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows = model.transform(df).transform(probability_of_fraud).select(SCORE, LABEL, "transaction_month").collect()
+def _scores_and_labels(
+    model: PipelineModel, reference: TrainingReference, df: DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = predict(model, reference, df).select(SCORE, LABEL, "transaction_month").collect()
     return (
         np.array([r[0] for r in rows], dtype=float),
         np.array([int(r[1]) for r in rows], dtype=int),
@@ -121,14 +130,17 @@ def train(
     positives = train_df.where(F.col(LABEL) == 1).count()
     if positives == 0:
         raise NotEnoughData(f"no fraud label in the training months {split.train_months}")
-    fit_df = fit_rows(train_df, negative_sample_rate, params.seed)
+    reference = training_reference(train_df)
+    prepared_train = train_df.transform(with_reference_features, reference)
+    fit_df = fit_rows(prepared_train, negative_sample_rate, params.seed)
     pipeline = build_pipeline(params).fit(fit_df)
 
-    val_scores, val_labels, _ = _scores_and_labels(pipeline, validation_df)
+    val_scores, val_labels, _ = _scores_and_labels(pipeline, reference, validation_df)
     if val_labels.sum() == 0:
         raise NotEnoughData(f"no fraud label in the validation months {split.validation_months}")
     threshold = max_f1_threshold(val_scores, val_labels)
-    hold_scores, hold_labels, hold_months = _scores_and_labels(pipeline, holdout_df)
+    hold_scores, hold_labels, hold_months = _scores_and_labels(pipeline, reference, holdout_df)
+    reference = replace(reference, drift=drift_reference(train_df, val_scores))
     importances = feature_importances(pipeline)
     metrics = {
         "model_type": "GBTClassifier (Spark MLlib)",
@@ -153,7 +165,8 @@ def train(
         "validation": at_threshold(val_scores, val_labels, threshold).as_dict(),
         "holdout": at_threshold(hold_scores, hold_labels, threshold).as_dict(),
         "holdout_by_month": _by_month(hold_scores, hold_labels, hold_months, threshold),
-        "explanation_reference": explanation_reference(train_df),
+        "explanation_reference": explanation_reference(prepared_train),
+        "reference_categories": len(reference.by_category),
     }
     train_df.unpersist()
-    return TrainedModel(pipeline=pipeline, metrics=metrics)
+    return TrainedModel(pipeline=pipeline, metrics=metrics, reference=reference)

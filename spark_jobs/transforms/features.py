@@ -17,8 +17,8 @@ the card's share of night purchases so far.
 
 Running amount statistics: mean and sample standard deviation of all prior purchases on the card.
 `amount_to_card_mean` needs MIN_CARD_HISTORY prior purchases, `amount_zscore` also a non-zero deviation;
-otherwise they are null (the model fills documented defaults, see spark_jobs.fraud.model). The amount against
-the card's own mean in the same category needs MIN_CARD_HISTORY prior purchases in that category.
+otherwise they are null (the model fills them from its training reference, spark_jobs.fraud.reference). The
+amount against the card's own mean in the same category needs MIN_CARD_HISTORY prior purchases in that category.
 
 Category reference: the mean purchase amount of the category over all cards on UTC days strictly before the
 transaction's day, from exact decimal sums. Day granularity keeps it incremental-safe: a late transaction on

@@ -277,3 +277,46 @@ def test_the_flow_writes_the_same_report(tmp_path: Path, prefect_harness: None, 
     report = evaluate_fraud_scores(date(2025, 1, 1), date(2025, 3, 1), out=str(tmp_path / "out"), lake_uri=str(root))
     assert report["pr_auc"] == pytest.approx(34 / 45)
     assert json.loads((tmp_path / "out" / "report.json").read_text())["rows"] == 6
+
+
+def test_drift_is_against_the_scoring_models_training_reference(tmp_path: Path):
+    from spark_jobs.fraud.drift import bins_of
+    from spark_jobs.fraud.reference import AmountStats, TrainingReference
+    from spark_jobs.fraud.registry import version_uri
+
+    rng = np.random.default_rng(9)
+    n = 200
+    ts = pd.to_datetime(["2025-01-15"] * n + ["2025-02-15"] * n, utc=True)
+    frame = pd.DataFrame(
+        {
+            "transaction_id": [f"t{i}" for i in range(2 * n)],
+            "transaction_ts": ts,
+            "card_token": [f"c{i % 40}" for i in range(2 * n)],
+            "amount_gbp": rng.lognormal(3, 1, 2 * n),
+            "fraud_score": np.r_[rng.uniform(0, 0.2, n), rng.uniform(0.6, 1.0, n)],  # February scores moved up
+            "is_fraud": (rng.uniform(0, 1, 2 * n) < 0.1).astype(int),
+            "threshold": 0.5,
+            "model_version": "v1",
+        }
+    )
+    training = {"fraud_score": bins_of(rng.uniform(0, 0.2, 5000)), "amount_gbp": bins_of(rng.lognormal(3, 1, 5000))}
+    result = evaluate(frame, window_of(datetime(2025, 1, 1), datetime(2025, 3, 1)), resamples=5,
+                      training_drift=("v1", training))  # fmt: skip
+    flagged = {(d.column, d.month) for d in result.drift if d.flagged}
+    assert flagged == {("fraud_score", "2025-02")}  # January matches training; no month is "the reference"
+    assert all(d.psi is not None for d in result.drift)
+    assert result.drift_reference == "the training reference of model v1"
+
+    # through the command: the registry beside the lake holds the scores' model version and its bins
+    root = make_lake(tmp_path / "lake")
+    reference = TrainingReference(
+        AmountStats(1, 1.0, 0.0), AmountStats(1, 1.0, 0.0), {}, {}, {}, 0.0, 40.0, 10.0,
+        drift={"fraud_score": bins_of(rng.uniform(0, 0.05, 1000))},
+    )  # fmt: skip
+    folder = Path(version_uri(lake.default_models_root(str(root)), "v20250101T000000Z"))
+    folder.mkdir(parents=True)
+    (folder / "reference.json").write_text(reference.to_json())
+    report = run_evaluation(str(root), WINDOW, tmp_path / "out", resamples=5)
+    assert report.drift_reference == "the training reference of model v20250101T000000Z"
+    assert {d.column for d in report.drift} == {"fraud_score"} and all(d.psi > 0.2 for d in report.drift)
+    assert not any(d.flagged for d in report.drift)  # 3 rows a month: reported, never flagged

@@ -54,7 +54,8 @@ def test_reference_skips_a_feature_no_legitimate_row_has(spark):
     numeric = list(NUMERIC_FEATURES)
     schema = ", ".join([f"{c} double" for c in numeric] + [f"{c} boolean" for c in BOOLEAN_FEATURES])
     values = [[None if c == "max_night_amount_48h_gbp" else float(i) for c in numeric] for i in range(8)]
-    rows = [(*v, i % 2 == 0, i % 2 == 0, "grocery_pos", float(i == 0)) for i, v in enumerate(values)]
+    flags = lambda i: [i % 2 == 0] * len(BOOLEAN_FEATURES)  # noqa: E731
+    rows = [(*v, *flags(i), "grocery_pos", float(i == 0)) for i, v in enumerate(values)]
     df = spark.createDataFrame(rows, schema + ", category string, label double")
     reference = explanation_reference(df)
     assert "max_night_amount_48h_gbp" not in reference["numeric"]  # every value null: nothing to compare with
