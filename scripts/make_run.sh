@@ -60,7 +60,13 @@ if [ ! -f "$PREFECT_HOME/.cardlake-registered" ]; then
   fi
 fi
 
-if [ ! -f "$CARDLAKE_HOME/models/fraud/LATEST" ]; then
+models="$CARDLAKE_HOME/models/fraud"
+if [ -f "$models/LATEST" ] && [ ! -f "$models/$(tr -d '[:space:]' <"$models/LATEST")/reference.json" ]; then
+  # A model from before the models carried their training reference cannot score: train a new version.
+  echo "The fraud model in $models predates the training reference it now needs: training a new version"
+  "$cli" fraud train --holdout-months 1
+fi
+if [ ! -f "$models/LATEST" ]; then
   echo "First run: building history $RUN_HISTORY_START -> $RUN_START and training the fraud model on it"
   "$cli" run --start "$RUN_HISTORY_START" --end "$RUN_START" --no-summary
   "$cli" fraud train --holdout-months 1
