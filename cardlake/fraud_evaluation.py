@@ -258,20 +258,22 @@ def drift_by_month(frame: pd.DataFrame, columns: list[str]) -> list[DriftRow]:
         for m in months:
             values = pd.to_numeric(frame.loc[month == m, name], errors="coerce").astype(float)
             index = None if m == months[0] else psi(reference[name], values)
-            rows.append(
-                DriftRow(
-                    month=m,
-                    column=name,
-                    rows=len(values),
-                    null_share=float(values.isna().mean()) if len(values) else 0.0,
-                    median=_finite(float(values.median())) if values.notna().any() else None,
-                    psi=index,
-                    flagged=index is not None
-                    and index > PSI_FLAG
-                    and min(len(values), len(reference)) >= MIN_DRIFT_ROWS,
-                )
-            )
+            enough = min(len(values), len(reference)) >= MIN_DRIFT_ROWS
+            rows.append(_drift_row(m, name, values, index, index is not None and index > PSI_FLAG and enough))
     return rows
+
+
+def _drift_row(month: str, column: str, values: pd.Series, index: float | None, flagged: bool) -> DriftRow:
+    """One month of one column: its size, null share, median and PSI against the reference."""
+    return DriftRow(
+        month=month,
+        column=column,
+        rows=len(values),
+        null_share=float(values.isna().mean()) if len(values) else 0.0,
+        median=_finite(float(values.median())) if values.notna().any() else None,
+        psi=index,
+        flagged=flagged,
+    )
 
 
 def drift_against_training(frame: pd.DataFrame, reference: dict[str, Any]) -> list[DriftRow]:
@@ -283,17 +285,7 @@ def drift_against_training(frame: pd.DataFrame, reference: dict[str, Any]) -> li
         for m in sorted(month.unique()):
             values = pd.to_numeric(frame.loc[month == m, name], errors="coerce").astype(float)
             index = psi_against(reference[name], values.to_numpy())
-            rows.append(
-                DriftRow(
-                    month=m,
-                    column=name,
-                    rows=len(values),
-                    null_share=float(values.isna().mean()) if len(values) else 0.0,
-                    median=_finite(float(values.median())) if values.notna().any() else None,
-                    psi=index,
-                    flagged=index > PSI_FLAG and len(values) >= MIN_DRIFT_ROWS,
-                )
-            )
+            rows.append(_drift_row(m, name, values, index, index > PSI_FLAG and len(values) >= MIN_DRIFT_ROWS))
     return rows
 
 
