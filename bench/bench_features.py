@@ -53,6 +53,18 @@ from tests.devdata import KAGGLE_HEAD as KAGGLE_HEAD_FILE
 from tests.devdata import shared_file
 
 KAGGLE_HEAD = shared_file(KAGGLE_HEAD_FILE)
+
+
+def shown_path(path: Path) -> str:
+    """The file as the results name it: `shared/<relative>` for the shared data, else its name only, so the
+    committed results never carry this machine's folders."""
+    shared = shared_file("")
+    try:
+        return f"shared/{path.resolve().relative_to(shared.resolve())}"
+    except ValueError:
+        return path.name
+
+
 RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
 BENCH_PAN_KEY = "bench-only-pan-key"
 PAGE = 5_000
@@ -234,7 +246,7 @@ def main() -> None:
         if not rows:
             sys.exit(f"bench_features: no rows of {args.kaggle_file} between {kstart} and {kend}")
         result = at_threshold([r[0] for r in rows], [r[1] for r in rows], model.threshold).as_dict()
-        kaggle = {"file": str(args.kaggle_file), "start": str(kstart), "end": str(kend), **result}
+        kaggle = {"file": shown_path(Path(args.kaggle_file)), "start": str(kstart), "end": str(kend), **result}
 
     m = trained.metrics
     report = {
