@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def get_spark(app_name: str = "cardlake", local: LocalSpark | None = None) -> Sp
         .config("spark.ui.showConsoleProgress", "false")
     )
     if not _under_submit():
+        _send_py4j_log_to_file(local)
         builder = builder.config("spark.driver.extraJavaOptions", _log4j_options(local))
         builder = (
             builder.master(local.master)
@@ -43,6 +45,21 @@ def get_spark(app_name: str = "cardlake", local: LocalSpark | None = None) -> Sp
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(local.log_level)
     return session
+
+
+def _send_py4j_log_to_file(local: LocalSpark) -> None:
+    """py4j logs a Python callback's exception with its traceback (e.g. a streaming micro-batch cut short by
+    Ctrl-C): into the Spark log file beside the JVM's, never onto the terminal through the root logger."""
+    if not local.log_file:
+        return
+    py4j_logger = logging.getLogger("py4j")
+    py4j_logger.propagate = False
+    target = str(Path(local.log_file).with_name("py4j.log"))
+    if not any(getattr(h, "baseFilename", None) == target for h in py4j_logger.handlers):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(target)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        py4j_logger.addHandler(handler)
 
 
 def _log4j_options(local: LocalSpark) -> str:
