@@ -20,17 +20,18 @@ from cardapi.reference import (
     BOOST_VALUES,
     CATEGORIES,
     DOW_WEIGHTS,
-    FRAUD_CATEGORY_WEIGHTS,
+    FRAUD_AM_SHARE,
+    FRAUD_DAYPART_CDF,
     FRAUD_EPISODE_WINDOW,
-    FRAUD_HOUR_WEIGHTS,
     FRAUD_SHARE,
-    LEGIT_HOUR_WEIGHTS,
     MCC,
     MEAN_EPISODE_SIZE,
     MONTH_WEIGHTS,
     REFUND_CATEGORIES,
     TRANSACTIONS_PER_CARD_DAY,
+    categories_and_mornings,
     sample_fraud_amounts,
+    sample_hours,
     sample_legit_amounts,
 )
 from cardapi.universe import Universe, build_universe, stable_hex
@@ -154,9 +155,10 @@ class SyntheticLedger:
         cards = np.repeat(np.arange(u.n_cards), rng.poisson(lam))
         n = len(cards)
         holders = u.card_holder[cards]
-        cats = (rng.random(n)[:, None] > u.holder_category_cdf[holders]).sum(axis=1)
-        cats = np.minimum(cats, len(CATEGORIES) - 1)
-        ts = g * DAY + rng.choice(24, n, p=LEGIT_HOUR_WEIGHTS) * HOUR + rng.integers(0, HOUR, n)
+        cats, mornings = categories_and_mornings(
+            rng.random(n), u.holder_category_cdf[holders], u.holder_am_share[holders]
+        )
+        ts = g * DAY + sample_hours(rng, mornings, fraud=False) * HOUR + rng.integers(0, HOUR, n)
         amounts = sample_legit_amounts(rng, cats)
         lat = u.holder_lat[holders] + rng.uniform(-1, 1, n)
         long = u.holder_long[holders] + rng.uniform(-1, 1, n)
@@ -218,15 +220,19 @@ class SyntheticLedger:
         out: list[Txn] = []
         for card in cards:
             k = int(rng.integers(2, 20))
-            t0 = g * DAY + int(rng.choice(24, p=FRAUD_HOUR_WEIGHTS)) * HOUR + int(rng.integers(0, HOUR))
-            times = [t0]
-            while len(times) < k:
-                cand = (g + int(rng.integers(0, 3))) * DAY + int(rng.choice(24, p=FRAUD_HOUR_WEIGHTS)) * HOUR
-                cand += int(rng.integers(0, HOUR))
-                if t0 < cand < t0 + FRAUD_EPISODE_WINDOW:
-                    times.append(cand)
-            times.sort()
-            cats = rng.choice(len(CATEGORIES), k, p=FRAUD_CATEGORY_WEIGHTS)
+            cats, mornings = categories_and_mornings(rng.random(k), FRAUD_DAYPART_CDF, np.full(k, FRAUD_AM_SHARE))
+            hours = sample_hours(rng, mornings, fraud=True)
+            # the first one starts the burst on day g; each other is on one of the next days, within the window
+            times = [g * DAY + int(hours[0]) * HOUR + int(rng.integers(0, HOUR))]
+            for hour in hours[1:].tolist():
+                while True:
+                    cand = (g + int(rng.integers(0, 3))) * DAY + hour * HOUR + int(rng.integers(0, HOUR))
+                    if times[0] < cand < times[0] + FRAUD_EPISODE_WINDOW:
+                        times.append(cand)
+                        break
+            order = np.argsort(times, kind="stable")
+            times = [times[i] for i in order]
+            cats = cats[order]
             amounts = sample_fraud_amounts(rng, cats)
             holder = u.card_holder[card]
             far = rng.random() < self.far_share

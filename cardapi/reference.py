@@ -79,12 +79,66 @@ FRAUD_AMOUNT_RANGES: dict[str, tuple[float, float]] = {
 FRAUD_LOW = np.array([FRAUD_AMOUNT_RANGES[c][0] for c in CATEGORIES])
 FRAUD_HIGH = np.array([FRAUD_AMOUNT_RANGES[c][1] for c in CATEGORIES])
 
-# Hour of day. Legitimate: afternoons and evenings busier than mornings (real set: ~5.2% per hour 12-23,
-# ~3.3% per hour 0-11). Fraud: 22:00-04:00 holds ~85% of the real fraud rows.
-LEGIT_HOUR_WEIGHTS = np.array([0.65] * 12 + [1.0] * 12)
-LEGIT_HOUR_WEIGHTS /= LEGIT_HOUR_WEIGHTS.sum()
-FRAUD_HOUR_WEIGHTS = np.array([8.5, 8.8, 8.3, 8.1] + [0.9] * 18 + [25.7, 25.4])
-FRAUD_HOUR_WEIGHTS /= FRAUD_HOUR_WEIGHTS.sum()
+# Hour of day, as Sparkov draws it (its Profile.sample_from / sample_time): ONE uniform draw picks both the
+# category (the profile's cumulative category weights, in the profile's category order) and the day part (AM
+# when the draw falls below the profile's `shopping_time` AM weight); the hour is then uniform in 00-11 or 12-23.
+# So where a category sits in the order decides when it happens: on fraudTrain_head.csv's legitimate rows
+# gas_transport, grocery_net, grocery_pos and misc_net occur only at 00-11; health_fitness, home, kids_pets,
+# personal_care and travel only at 12-23; misc_pos, shopping_net, shopping_pos, entertainment and food_dining are
+# split (60, 46, 42, 20 and 11% AM) because the boundary falls in them for some profiles. The order below is
+# the one those shares imply. Fitted on the head: the cardholder's AM weight, uniform in HOLDER_AM_SHARE, gives
+# a legitimate AM share of 0.41 (real: ~3.3% per hour 0-11 over the full set, 0.42 on the head) and split
+# categories at 70, 56, 40, 20 and 9% AM (misc_net 79% where the head has 84%, grocery_pos 94% for 99%).
+DAYPART_ORDER = np.array(
+    [
+        CATEGORIES.index(c)
+        for c in (
+            "gas_transport",
+            "grocery_net",
+            "grocery_pos",
+            "misc_net",
+            "misc_pos",
+            "shopping_net",
+            "shopping_pos",
+            "entertainment",
+            "food_dining",
+            "health_fitness",
+            "home",
+            "kids_pets",
+            "personal_care",
+            "travel",
+        )
+    ]
+)
+HOLDER_AM_SHARE = (0.15, 0.65)
+# Fraud: Sparkov moves 80% of fraud hours into the night end of their half (00-03 for AM, 22-23 for PM); the
+# rest stay anywhere in the half. A fraud AM weight of 0.40 gives 00-03 ~35% and 22-23 ~50% of fraud rows
+# (real set: ~34% and ~51%, with 22:00-04:00 holding ~85%).
+FRAUD_AM_SHARE = 0.40
+FRAUD_NIGHT_SHARE = 0.80
+FRAUD_DAYPART_CDF = np.cumsum(FRAUD_CATEGORY_WEIGHTS[DAYPART_ORDER])
+
+
+def categories_and_mornings(
+    draws: np.ndarray, cdfs: np.ndarray, am_shares: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sparkov's shared draw: each uniform in `draws` picks a category (by `cdfs`, cumulative weights in
+    DAYPART_ORDER, one row per draw or one for all) and whether it is a morning (below its `am_shares`)."""
+    position = np.minimum((draws[:, None] > np.atleast_2d(cdfs)).sum(axis=1), len(CATEGORIES) - 1)
+    return DAYPART_ORDER[position], draws < am_shares
+
+
+def sample_hours(rng: np.random.Generator, morning: np.ndarray, fraud: bool) -> np.ndarray:
+    """Hour of day per draw: 00-11 in the morning half, 12-23 otherwise; a fraud's hour moves to its half's night
+    hours (00-03, 22-23) with probability FRAUD_NIGHT_SHARE."""
+    n = len(morning)
+    hours = np.where(morning, rng.integers(0, 12, n), rng.integers(12, 24, n))
+    if fraud:
+        night = np.where(morning, rng.integers(0, 4, n), rng.integers(22, 24, n))
+        hours = np.where(rng.random(n) < FRAUD_NIGHT_SHARE, night, hours)
+    return hours
+
+
 NIGHT_HOURS = frozenset({22, 23, 0, 1, 2, 3})
 
 # Day of week (Monday first) and month: the real set is busiest on Sunday/Monday and in December.

@@ -17,6 +17,8 @@ from cardapi.jsonfmt import dumps, fragment
 from cardapi.reference import (
     CATEGORIES,
     CATEGORY_WEIGHTS,
+    DAYPART_ORDER,
+    HOLDER_AM_SHARE,
     MCC,
     PERK_VALUES,
     PLAN_RATES,
@@ -73,7 +75,8 @@ class Universe:
     card_perk_value: np.ndarray
     holder_lat: np.ndarray
     holder_long: np.ndarray
-    holder_category_cdf: np.ndarray  # (holders, 14) cumulative category probabilities
+    holder_category_cdf: np.ndarray  # (holders, 14) cumulative category probabilities, in DAYPART_ORDER
+    holder_am_share: np.ndarray  # the profile's morning weight (Sparkov's `shopping_time`), see DAYPART_ORDER
     card_fragment: list[Any]
     holder_fragment: list[Any]
     merchants: list[Merchant]
@@ -124,7 +127,7 @@ def _profile_cdf(age: int, gender: str, population: int) -> np.ndarray:
     for profile in (band, gender, "urban" if population >= URBAN_POPULATION else "rural"):
         for cat, mult in PROFILE_MULTIPLIERS.get(profile, {}).items():
             weights[CATEGORIES.index(cat)] *= mult
-    return np.cumsum(weights / weights.sum())
+    return np.cumsum((weights / weights.sum())[DAYPART_ORDER])
 
 
 def _pan(rng: np.random.Generator, seen: set[str]) -> str:
@@ -216,6 +219,8 @@ def build_universe(seed: int, n_cards: int, reference_day: date) -> Universe:
         holder_lat=np.array(lats),
         holder_long=np.array(longs),
         holder_category_cdf=np.array(cdfs),
+        # its own stream: the rest of the universe (names, cards, merchants) stays what the seed always gave
+        holder_am_share=np.random.default_rng([seed, 0xA11]).uniform(*HOLDER_AM_SHARE, n_holders),
         card_fragment=card_frag,
         holder_fragment=holder_frag,
         merchants=merchants,
