@@ -23,7 +23,9 @@ def stream_poll(poll_seconds: float = 2.0, settle_seconds: float = 1.0, max_poll
     log = get_run_logger()
 
     def report(poll: Poll) -> None:
-        if poll.window is not None and poll.records:
+        if poll.failure is not None:
+            log.warning("poll failed, the next one asks for %s again: %s", poll.window, poll.failure)
+        elif poll.window is not None and poll.records:
             log.info("landed %d transaction(s) for %s", poll.records, poll.window)
 
     return poll_until(

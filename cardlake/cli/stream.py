@@ -105,6 +105,8 @@ def stream(
         console.print(f"streaming from {settings.landing_root} into {settings.duckdb_file}; Ctrl-C stops")
 
         def polled(poll: Poll) -> None:
+            if poll.failure is not None:
+                console.print(f"poll failed, retried on the next one: {poll.failure}")
             if query.exception() is not None:
                 stop.set()
 
