@@ -111,6 +111,30 @@ def reconciliation_failures(counts: Iterable[HopCounts]) -> list[str]:
     ]
 
 
+# Where one hop's output is the next hop's input, by (stage, table) of the rows-per-stage table: the landed records
+# of an entity are what silver reads, and every star table the export writes is what the load reads.
+HANDOFFS = (("extract", "raw/{}", "silver", "silver/{}"), ("export", "{}", "load", "{}"))
+
+
+def handoff_failures(counts: Iterable[HopCounts]) -> list[str]:
+    """One line per hand-over where a hop's accepted records differ from the next hop's records in."""
+    by_key = {(c.stage, c.table): c for c in counts}
+    failures = []
+    for out_stage, out_table, in_stage, in_table in HANDOFFS:
+        for (stage, table), sent in by_key.items():
+            prefix, suffix = out_table.split("{}")
+            if stage != out_stage or not table.startswith(prefix) or not table.endswith(suffix):
+                continue
+            name = table[len(prefix) : len(table) - len(suffix)]
+            received = by_key.get((in_stage, in_table.format(name)))
+            if received is not None and received.records_in != sent.accepted:
+                failures.append(
+                    f"{sent.hop} -> {received.hop}: {out_stage} {table} passed on {sent.accepted}, "
+                    f"{in_stage} {received.table} read {received.records_in}"
+                )
+    return failures
+
+
 @dataclass(frozen=True)
 class MicroBatch:
     batch_id: int
@@ -389,7 +413,8 @@ def run_window(
     counts = hop_counts(latest_stage_rows(prefect_url))
     runs = home / "lake" / RUNS / window_label(start_at, start_at + timedelta(hours=1))
     jobs = {p.stem: float(json.loads(p.read_text()).get("duration_s", 0.0)) for p in sorted(runs.glob("*.json"))}
-    return BatchWindow(iso[0], iso[1], wall, load, [asdict(c) for c in counts], jobs, reconciliation_failures(counts))
+    failures = reconciliation_failures(counts) + handoff_failures(counts)
+    return BatchWindow(iso[0], iso[1], wall, load, [asdict(c) for c in counts], jobs, failures)
 
 
 def landed_transaction_ids(landing: Path) -> tuple[int, set[str]]:

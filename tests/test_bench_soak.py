@@ -89,3 +89,22 @@ def test_small_absolute_drift_under_the_slack_is_no_growth() -> None:
 
 def test_too_few_samples_give_no_verdict() -> None:
     assert soak.growth_verdict(_series([1.0, 2.0, 3.0]))["verdict"] == "too few samples"
+
+
+def test_records_lost_between_two_hops_are_reported() -> None:
+    rows = [
+        _row("extract", "raw/transactions", 10, 10, 0),
+        _row("silver", "silver/transactions", 9, 8, 1),  # one landed record never reached silver
+        _row("extract", "raw/rewards", 4, 4, 0),
+        _row("silver", "silver/rewards", 4, 4, 0),
+        _row("export", "fact_transaction", 8, 8, 0),
+        _row("load", "fact_transaction", 8, 8, 0),
+        _row("export", "dim_card", 3, 3, 0),
+        _row("load", "dim_card", 2, 2, 0),  # one exported row never loaded
+    ]
+    counts = soak.hop_counts(rows)
+    assert soak.reconciliation_failures(counts) == []
+    failures = soak.handoff_failures(counts)
+    assert len(failures) == 2
+    assert "raw/transactions passed on 10" in failures[0] and "silver/transactions read 9" in failures[0]
+    assert "dim_card passed on 3" in failures[1] and "load dim_card read 2" in failures[1]
