@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -417,10 +418,28 @@ def run_window(
     return BatchWindow(iso[0], iso[1], wall, load, [asdict(c) for c in counts], jobs, failures)
 
 
-def landed_transaction_ids(landing: Path) -> tuple[int, set[str]]:
-    """Records and distinct ids of every transaction page a manifest names (what the stream had to process)."""
+def committed_manifests(checkpoint: Path) -> set[str]:
+    """Manifest files of the micro-batches the stream committed, from its checkpoint's file-source log.
+
+    `sources/0/<batch>` (and `<batch>.compact`) list the files each batch read, one JSON line each after a
+    version line; `commits/<batch>` exists once the batch finished. A batch cut short by the stop is not in it.
+    """
+    commits = {int(p.name) for p in (checkpoint / "commits").glob("*") if p.name.isdigit()}
+    found = set()
+    for log in (checkpoint / "sources" / "0").glob("*"):
+        for line in log.read_text().splitlines()[1:]:
+            entry = json.loads(line)
+            if int(entry["batchId"]) in commits:
+                found.add(Path(urllib.parse.urlparse(entry["path"]).path).name)
+    return found
+
+
+def landed_transaction_ids(landing: Path, only: set[str] | None = None) -> tuple[int, set[str]]:
+    """Records and distinct ids of the transaction pages the manifests name (`only`: these manifest file names)."""
     records, ids = 0, set()
     for manifest in landing.rglob(f"transactions/{MANIFESTS}/*.json"):
+        if only is not None and manifest.name not in only:
+            continue
         for page in json.loads(manifest.read_text()).get("pages", []):
             path = landing / page["key"]
             raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
@@ -669,13 +688,21 @@ def main(argv: list[str] | None = None) -> int:
                 stop(proc)
     wall_s = time.monotonic() - clock
     records, ids = landed_transaction_ids(stream_home / "landing")
+    committed = committed_manifests(stream_home / "lake" / "_checkpoints" / "stream")
+    committed_records, committed_ids = landed_transaction_ids(stream_home / "landing", committed)
     tables = stream_tables(stream_home / "lake")
+    stored = tables["silver_transactions"] + tables["quarantined_transactions"]
     stream_check = {
         "exit_code": code,
         "landed_records": records,
         "landed_distinct": len(ids),
+        "committed_manifests": len(committed),
+        "committed_records": committed_records,
+        "committed_distinct": len(committed_ids),
         **tables,
-        "reconciles": len(ids) == tables["silver_transactions"] + tables["quarantined_transactions"],
+        # Every transaction of a committed micro-batch is in silver or quarantine; a batch the stop cut short may
+        # have merged too (its writes are MERGEs, re-run on the next start), so all landed ones count as well.
+        "reconciles": stored in (len(committed_ids), len(ids)) and committed_ids <= ids,
     }
     report = summarise(args, command_line, info, windows, reader, sampler, stream_check, wall_s)
     RESULT.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -108,3 +109,17 @@ def test_records_lost_between_two_hops_are_reported() -> None:
     assert len(failures) == 2
     assert "raw/transactions passed on 10" in failures[0] and "silver/transactions read 9" in failures[0]
     assert "dim_card passed on 3" in failures[1] and "load dim_card read 2" in failures[1]
+
+
+def test_only_the_manifests_of_committed_micro_batches_count(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "checkpoint"
+    (checkpoint / "commits").mkdir(parents=True)
+    (checkpoint / "sources" / "0").mkdir(parents=True)
+    (checkpoint / "commits" / "0").write_text("v1\n{}\n")
+
+    def entry(name: str, batch: int) -> str:
+        return json.dumps({"path": f"file:///lake/raw/s/transactions/_manifests/{name}", "batchId": batch})
+
+    (checkpoint / "sources" / "0" / "0").write_text("v1\n" + entry("a.json", 0) + "\n" + entry("b.json", 0) + "\n")
+    (checkpoint / "sources" / "0" / "1").write_text("v1\n" + entry("c.json", 1) + "\n")  # cut short: no commit
+    assert soak.committed_manifests(checkpoint) == {"a.json", "b.json"}
