@@ -338,6 +338,7 @@ def base_env(prefect_home: Path, prefect_url: str, key: str) -> dict[str, str]:
         "CARDLAKE_PAN_TOKEN_KEY": key,  # a throwaway key per soak, in the children's environment only
         "CARDLAKE_SPARK_DRIVER_MEMORY": "2g",
         "CARDLAKE_SPARK_SHUFFLE_PARTITIONS": "2",
+        "COLUMNS": "400",  # rich wraps a pipe's lines at 80 columns, which would split the stream's lines
     }
 
 
