@@ -188,6 +188,19 @@ def growth_verdict(samples: Sequence[tuple[float, float]]) -> dict[str, Any]:
     }
 
 
+def public_command(argv: Sequence[str]) -> str:
+    """The command line as the results quote it: without `--workdir`, a folder of this machine."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--workdir":
+            skip = True
+        elif not arg.startswith("--workdir="):
+            kept.append(arg)
+    return " ".join(["bench/bench_soak.py", *kept])
+
+
 def percentile(values: Sequence[float], share: float) -> float | None:
     if not values:
         return None
@@ -577,7 +590,7 @@ def summarise(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    command_line = "bench/bench_soak.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command_line = public_command(sys.argv[1:] if argv is None else argv)
     work, logs = args.workdir, args.workdir / "logs"
     if work.exists():
         import shutil

@@ -123,3 +123,8 @@ def test_only_the_manifests_of_committed_micro_batches_count(tmp_path: Path) -> 
     (checkpoint / "sources" / "0" / "0").write_text("v1\n" + entry("a.json", 0) + "\n" + entry("b.json", 0) + "\n")
     (checkpoint / "sources" / "0" / "1").write_text("v1\n" + entry("c.json", 1) + "\n")  # cut short: no commit
     assert soak.committed_manifests(checkpoint) == {"a.json", "b.json"}
+
+
+def test_the_quoted_command_names_no_folder_of_this_machine() -> None:
+    argv = ["--hours", "3", "--workdir", "/tmp/soak", "--cards", "5", "--workdir=/var/x"]
+    assert soak.public_command(argv) == "bench/bench_soak.py --hours 3 --cards 5"
