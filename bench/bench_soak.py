@@ -681,7 +681,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"soak: wall budget of {args.max_wall_minutes:g} min spent after {hour} window(s)")
                     break
                 if stream_proc.poll() is not None:
-                    raise SystemExit(f"the stream exited ({stream_proc.returncode}); see {logs / 'stream.log'}")
+                    print(f"soak: the stream exited ({stream_proc.returncode}) after {hour} window(s); stopping")
+                    break
                 window = run_window(
                     batch_env, batch_home, prefect_url, start_of_day + timedelta(hours=hour), sampler, logs
                 )
@@ -708,6 +709,7 @@ def main(argv: list[str] | None = None) -> int:
     stored = tables["silver_transactions"] + tables["quarantined_transactions"]
     stream_check = {
         "exit_code": code,
+        "last_line": reader.lines[-2 if len(reader.lines) > 1 else -1] if reader.lines else "",
         "landed_records": records,
         "landed_distinct": len(ids),
         "committed_manifests": len(committed),
@@ -729,6 +731,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{stream_check['reconciles']}; stream memory: {growth['verdict']}; written to bench/results/soak.json"
     )
     failures = [f for w in windows for f in w.failures]
+    if code not in (0, None):
+        failures.append(f"stream: exited {code}: {stream_check['last_line']}")
     if not stream_check["reconciles"]:
         failures.append(f"stream: {json.dumps(stream_check)}")
     if failures:
