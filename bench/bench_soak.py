@@ -1,6 +1,6 @@
 """Soak benchmark (issue #19): hourly batch runs and the alerts stream side by side, with faults on.
 
-    flock /tmp/cardlake-bench.lock .venv/bin/python bench/bench_soak.py [--hours 24] [--cards 20] [--rate 5]
+    .venv/bin/python bench/bench_soak.py [--hours 24] [--cards 20] [--rate 5]
         [--fault-rate 0.2] [--malformed-rate 0.05] [--day 2025-06-10] [--max-wall-minutes 0] [--workdir DIR]
 
 Starts a Prefect server (holding the lake-writer limit), the card API simulator in historical mode and a live

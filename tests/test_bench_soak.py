@@ -126,5 +126,5 @@ def test_only_the_manifests_of_committed_micro_batches_count(tmp_path: Path) -> 
 
 
 def test_the_quoted_command_names_no_folder_of_this_machine() -> None:
-    argv = ["--hours", "3", "--workdir", "/tmp/soak", "--cards", "5", "--workdir=/var/x"]
+    argv = ["--hours", "3", "--workdir", "scratch/soak", "--cards", "5", "--workdir=other/dir"]
     assert soak.public_command(argv) == "bench/bench_soak.py --hours 3 --cards 5"
