@@ -69,3 +69,9 @@ def test_subflow_seconds_are_read_from_prefects_flow_runs_of_this_run_only(tmp_p
     con.commit()
     con.close()
     assert bench.prefect_timings(db, since) == {"extract": 2.5, "load": 1.0}
+
+
+def test_a_run_smaller_than_the_issues_says_so_in_its_results() -> None:
+    issue = {"cards": 1000, "start": "2024-01-01", "end": "2026-01-01", "chunk_days": 7}
+    assert bench.size_note(issue) == "the issue's size"
+    assert bench.size_note({**issue, "cards": 50}).startswith("reduced size")
