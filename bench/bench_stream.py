@@ -29,6 +29,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import re
 import signal
 import socket
 import statistics
@@ -181,15 +182,21 @@ def read_warehouse(duckdb_file: Path, seen: Observation, now: float, since: floa
 def batch_figures(lines: list[tuple[float, str]]) -> dict[str, Any]:
     """Durations and sizes from the stream's one line per micro-batch."""
     durations, sizes = [], []
+    steps: dict[str, list[float]] = {}
     for _, line in lines:
         words = line.replace(",", "").split()
         durations.append(float(words[words.index("in") + 1]))
         sizes.append(int(words[words.index("transaction(s)") - 1]))
+        timed = re.search(r"s \(([^)]*)\)", line)  # "(silver 4.1, features 3.0, ...)", when the stream says
+        for part in timed.group(1).split(", ") if timed else ():
+            name, seconds = part.rsplit(" ", 1)
+            steps.setdefault(name, []).append(float(seconds))
     if not durations:
         return {"count": 0}
     return {
         "count": len(durations),
         "duration_s": {"p50": percentile(durations, 0.5), "p95": percentile(durations, 0.95), "max": max(durations)},
+        "step_p50_s": {name: percentile(values, 0.5) for name, values in steps.items()},
         "transactions_per_batch": {"p50": percentile([float(s) for s in sizes], 0.5), "max": max(sizes)},
         "durations_s": durations,
     }
@@ -326,8 +333,8 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     models_root = cached_model(args.workdir)
-    runs = {rate: run_rate(rate, args.minutes, args.workdir, models_root) for rate in args.rate}
     command = " ".join(["bench/bench_stream.py", *_public_args(sys.argv[1:])])
+    runs: dict[float, dict[str, Any]] = {}
     result: dict[str, Any] = {
         "bench": "stream",
         "command": command,
@@ -336,14 +343,18 @@ def main() -> None:
         "readable_means": "the row is in the warehouse's fraud_alerts (threshold 0: every transaction is an alert)",
         "cards": CARDS,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "runs": {f"{r:g}": f for r, f in runs.items()},
+        "runs": {},
     }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for rate in args.rate:  # written after each run, so a run cut short keeps the ones before it
+        runs[rate] = run_rate(rate, args.minutes, args.workdir, models_root)
+        result["runs"][f"{rate:g}"] = runs[rate]
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
     if args.search:
         found = search(dict(runs), args.search_steps, lambda r: run_rate(r, args.search_minutes, args.workdir,
                                                                           models_root))  # fmt: skip
         result["search"] = {"minutes_per_run": args.search_minutes, "sustained_slope_at_most": SUSTAINED_SLOPE,
                             **found}  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "search"}, indent=2, default=str)[:4000])
 
