@@ -1,6 +1,6 @@
 """End-to-end latency of the alerts stream: from a transaction's `createdAt` to its row readable in the warehouse.
 
-    flock /tmp/cardlake-bench.lock .venv/bin/python bench/bench_stream.py [--rate 20 200] [--minutes 10]
+    .venv/bin/python bench/bench_stream.py [--rate 20 200] [--minutes 10]
         [--search-minutes 5] [--no-search] [--workdir DIR] [--out bench/results/stream.json]
 
 For each rate: `cardlake api serve --live --rate N` (HTTP, a free port) and `cardlake stream` (its own
