@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
+import time
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Annotated, Any
@@ -48,7 +49,6 @@ def stream(
 ) -> None:
     """Poll the card API, land what appeared, and alert on it within seconds; Ctrl-C stops it cleanly."""
     settings = settings_or_exit()
-    import pyarrow as pa
     from rich.console import Console
 
     from cardlake.config import resolve_config
@@ -90,7 +90,9 @@ def stream(
         )
 
         def sink(batch: StreamBatch) -> None:
-            written = upsert_alerts(settings.duckdb_file, pa.Table.from_pandas(batch.alerts.toPandas()))
+            began = time.monotonic()
+            written = upsert_alerts(settings.duckdb_file, batch.alerts)
+            steps = ", ".join(f"{name} {seconds:.1f}" for name, seconds in batch.steps)
             lag = ""
             if batch.newest_created_at is not None:
                 newest = batch.newest_created_at.replace(tzinfo=UTC)
@@ -98,7 +100,7 @@ def stream(
             console.print(
                 f"micro-batch {batch.batch_id}: {batch.manifests} manifest(s), {batch.transactions} transaction(s), "
                 f"{batch.quarantined} quarantined, {batch.scored} scored, {written} alert(s) upserted "
-                f"in {batch.duration_s:.1f} s{lag}"
+                f"in {batch.duration_s:.1f} s ({steps}, sink {time.monotonic() - began:.1f}){lag}"
             )
 
         query = start_stream(spark, get_delta_io(settings.delta_engine, spark), stream_settings, sink)

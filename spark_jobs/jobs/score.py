@@ -42,9 +42,11 @@ def _selected(ctx: JobContext, features: DataFrame, options: ScoreOptions) -> Da
     return features.where(F.col("run_id") == F.lit(ctx.run_id))
 
 
-def run(ctx: JobContext, options: ScoreOptions) -> JobOutcome:
+def run(ctx: JobContext, options: ScoreOptions, model: LoadedModel | None = None) -> JobOutcome:
+    """Score this run's feature rows; `model`, when given, is used instead of loading `options`' model (the
+    stream loads it once, not per micro-batch)."""
     try:
-        model = _model(ctx, options)
+        model = model or _model(ctx, options)
     except ModelNotFound as missing:
         skipped = TableCounts(lake.GOLD_TRANSACTION_SCORES.path, note="skipped: no model")
         return JobOutcome((skipped,), status="skipped", notes=(f"not scored: {missing}",))

@@ -19,12 +19,15 @@ is a MERGE by natural key, so the re-run rewrites nothing twice and no alert is 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
@@ -34,7 +37,8 @@ from contracts.jobs import FeaturesOptions, ScoreOptions
 from contracts.landing import Window, manifest_prefix, parse_iso
 from contracts.results import TableCounts
 from spark_jobs import schemas
-from spark_jobs.delta_io import DeltaIO
+from spark_jobs.delta_io import DeltaIO, MergeSpec
+from spark_jobs.fraud.registry import LoadedModel, ModelNotFound, load_model
 from spark_jobs.fraud.scoring import FRAUD_ALERTS_SCHEMA
 from spark_jobs.jobs import features as features_job
 from spark_jobs.jobs import score as score_job
@@ -58,7 +62,8 @@ class StreamSettings:
 
 @dataclass(frozen=True)
 class StreamBatch:
-    """What one micro-batch did; `alerts` are its changed gold/fraud_alerts rows (FRAUD_ALERTS columns)."""
+    """What one micro-batch did; `alerts` are its changed gold/fraud_alerts rows (FRAUD_ALERTS columns);
+    `steps` the seconds each step took (silver, features, score, alerts), in order."""
 
     batch_id: int
     run_id: str
@@ -66,13 +71,23 @@ class StreamBatch:
     transactions: int
     quarantined: int
     scored: int
-    alerts: DataFrame
+    alerts: pa.Table
     alert_rows: int
     newest_created_at: datetime | None
     duration_s: float
+    steps: tuple[tuple[str, float], ...] = ()
 
 
 Sink = Callable[[StreamBatch], None]
+
+
+SILVER_TABLES: dict[lake.LakeTable, Callable[[DataFrame], DataFrame]] = {
+    lake.SILVER_TRANSACTIONS: T.silver_transactions,
+    lake.SILVER_CARDS: T.silver_cards,
+    lake.SILVER_ADDRESSES: T.silver_addresses,
+    lake.SILVER_CARDHOLDERS: T.silver_cardholders,
+    lake.SILVER_MERCHANTS: T.silver_merchants,
+}
 
 
 def run_id_of(batch_id: int) -> str:
@@ -89,8 +104,20 @@ def parsed_manifests(rows: list[tuple[str, str]]) -> list[Manifest]:
     return sorted(found, key=lambda m: (m.window_start, m.window_end, m.key))
 
 
-def silver_transactions_of(ctx: JobContext, manifests: list[Manifest], cleanup: ExitStack) -> tuple[int, int]:
-    """The batch's silver rules for the pages the manifests name; (accepted, quarantined)."""
+@dataclass(frozen=True)
+class SilverDone:
+    accepted: int
+    quarantined: int
+    newest_updated_at: datetime | None
+
+
+def silver_transactions_of(ctx: JobContext, manifests: list[Manifest], cleanup: ExitStack) -> SilverDone:
+    """The batch's silver rules for the pages the manifests name, merged into the silver tables.
+
+    The merges touch different tables, so they run side by side: each is a Spark staging write then a delta-rs
+    commit, mostly waiting on one another when run in turn (a micro-batch's fixed cost). A table with no rows in
+    the batch (quarantine, nearly always) is not merged at all: no staging job, no commit.
+    """
     pages = read_pages(ctx.spark, ctx.landing_uri, manifests)
     checked = persisted_until(
         pages.transform(T.records_from_pages)
@@ -99,23 +126,24 @@ def silver_transactions_of(ctx: JobContext, manifests: list[Manifest], cleanup: 
         .withColumn("raw_record", F.when(F.col("reason").isNotNull(), F.col("raw_record"))),
         cleanup,
     )
-    quarantine = checked.transform(T.quarantine_rows("transactions", ctx.run_id))
     ctx.delta.create_if_absent(ctx.table(lake.SILVER_QUARANTINE), schemas.SILVER_QUARANTINE)
-    quarantined = ctx.delta.merge(quarantine, ctx.table(lake.SILVER_QUARANTINE), QUARANTINE_SPEC).source_rows
     wide = persisted_until(T.accepted(checked).transform(T.normalised_transactions(ctx.pan_key, ctx.run_id)), cleanup)
-    tables = {
-        lake.SILVER_TRANSACTIONS: wide.transform(T.silver_transactions),
-        lake.SILVER_CARDS: wide.transform(T.silver_cards),
-        lake.SILVER_ADDRESSES: wide.transform(T.silver_addresses),
-        lake.SILVER_CARDHOLDERS: wide.transform(T.silver_cardholders),
-        lake.SILVER_MERCHANTS: wide.transform(T.silver_merchants),
-    }
-    accepted = 0
-    for table, rows in tables.items():
-        result = ctx.delta.merge(rows, ctx.table(table), SPECS[table])
-        if table is lake.SILVER_TRANSACTIONS:
-            accepted = result.source_rows
-    return accepted, quarantined
+    accepted_rows, newest = wide.agg(F.count(F.lit(1)), F.max("updated_at")).first() or (0, None)
+    rejected = checked.where(F.col("reason").isNotNull()).count()
+    merges: dict[lake.LakeTable, tuple[DataFrame, MergeSpec]] = {}
+    if rejected:
+        merges[lake.SILVER_QUARANTINE] = (checked.transform(T.quarantine_rows("transactions", ctx.run_id)),
+                                          QUARANTINE_SPEC)  # fmt: skip
+    if accepted_rows:
+        for table, build in SILVER_TABLES.items():
+            merges[table] = (wide.transform(build), SPECS[table])
+    with ThreadPoolExecutor(max_workers=max(1, len(merges))) as pool:
+        results = {table: pool.submit(ctx.delta.merge, rows, ctx.table(table), spec)
+                   for table, (rows, spec) in merges.items()}  # fmt: skip
+        done = {table: future.result() for table, future in results.items()}
+    accepted = done[lake.SILVER_TRANSACTIONS].source_rows if lake.SILVER_TRANSACTIONS in done else 0
+    quarantined = done[lake.SILVER_QUARANTINE].source_rows if lake.SILVER_QUARANTINE in done else 0
+    return SilverDone(accepted, quarantined, newest)
 
 
 def _counted(counts: tuple[TableCounts, ...], path: str) -> int:
@@ -123,43 +151,68 @@ def _counted(counts: tuple[TableCounts, ...], path: str) -> int:
 
 
 def process_batch(
-    spark: SparkSession, delta: DeltaIO, settings: StreamSettings, rows: list[tuple[str, str]], batch_id: int
+    spark: SparkSession,
+    delta: DeltaIO,
+    settings: StreamSettings,
+    rows: list[tuple[str, str]],
+    batch_id: int,
+    model: LoadedModel | None = None,
 ) -> StreamBatch | None:
-    """One micro-batch: silver -> features -> score for the manifests in `rows` ((path, text) each)."""
-    started = datetime.now(UTC)
+    """One micro-batch: silver -> features -> score for the manifests in `rows` ((path, text) each); `model` is
+    the one the stream loaded at its start (else the score job loads `settings.score`'s)."""
+    started = time.monotonic()
     manifests = parsed_manifests(rows)
     if not manifests:
         return None
     window = Window(min(m.window_start for m in manifests), max(m.window_end for m in manifests))
     ctx = JobContext(spark, delta, settings.landing_uri, settings.lake_uri, window, run_id_of(batch_id),
                      settings.source, settings.pan_key)  # fmt: skip
+    steps: list[tuple[str, float]] = []
+
+    def step_done(name: str, since: float) -> float:
+        now = time.monotonic()
+        steps.append((name, now - since))
+        return now
+
     with ExitStack() as cleanup:
-        accepted, quarantined = silver_transactions_of(ctx, manifests, cleanup)
+        silver = silver_transactions_of(ctx, manifests, cleanup)
+    mark = step_done("silver", started)
     features_job.run(ctx, FeaturesOptions())
-    scored = score_job.run(ctx, settings.score)
-    alerts = (
+    mark = step_done("features", mark)
+    scored = score_job.run(ctx, settings.score, model)
+    mark = step_done("score", mark)
+    # Collected once: the sink writes these rows, and their count is the table's length, not a second Spark job.
+    alerts = pa.Table.from_pandas(
         ctx.read(lake.GOLD_FRAUD_ALERTS, FRAUD_ALERTS_SCHEMA)
         .where(F.col("run_id") == F.lit(ctx.run_id))
         .drop("row_hash", "run_id")
+        .toPandas(),
+        preserve_index=False,
     )
-    newest = (
-        ctx.read(lake.SILVER_TRANSACTIONS, schemas.SILVER_TRANSACTIONS)
-        .where(F.col("run_id") == F.lit(ctx.run_id))
-        .agg(F.max("updated_at"))
-        .first()
-    )
+    step_done("alerts", mark)
     return StreamBatch(
         batch_id=batch_id,
         run_id=ctx.run_id,
         manifests=len(manifests),
-        transactions=accepted,
-        quarantined=quarantined,
+        transactions=silver.accepted,
+        quarantined=silver.quarantined,
         scored=_counted(scored.tables, lake.GOLD_TRANSACTION_SCORES.path),
         alerts=alerts,
-        alert_rows=alerts.count(),
-        newest_created_at=newest[0] if newest is not None else None,
-        duration_s=(datetime.now(UTC) - started).total_seconds(),
+        alert_rows=alerts.num_rows,
+        newest_created_at=silver.newest_updated_at,
+        duration_s=time.monotonic() - started,
+        steps=tuple(steps),
     )
+
+
+def stream_model(settings: StreamSettings) -> LoadedModel | None:
+    """The model every micro-batch scores with, loaded once; None when there is none (the score job then says
+    "skipped" per micro-batch, as the batch does)."""
+    try:
+        return load_model(settings.score.model_uri, settings.score.models_root or lake.default_models_root(
+            settings.lake_uri))  # fmt: skip
+    except ModelNotFound:
+        return None
 
 
 def start_stream(spark: SparkSession, delta: DeltaIO, settings: StreamSettings, sink: Sink) -> StreamingQuery:
@@ -176,9 +229,11 @@ def start_stream(spark: SparkSession, delta: DeltaIO, settings: StreamSettings, 
         .select(F.input_file_name().alias("path"), "value")
     )
 
+    model = stream_model(settings)
+
     def each(batch: DataFrame, batch_id: int) -> None:
         rows = [(r["path"], r["value"]) for r in batch.collect()]
-        done = process_batch(spark, delta, settings, rows, batch_id)
+        done = process_batch(spark, delta, settings, rows, batch_id, model)
         if done is not None:
             sink(done)
 

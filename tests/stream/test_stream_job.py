@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
@@ -95,7 +94,7 @@ def test_stream_and_batch_agree_and_a_restart_loses_and_duplicates_nothing(
 
     def sink(batch: StreamBatch) -> None:
         batches.append(batch)
-        upsert_alerts(warehouse, pa.Table.from_pandas(batch.alerts.toPandas(), preserve_index=False))
+        upsert_alerts(warehouse, batch.alerts)
 
     delta = get_delta_io("delta-rs", spark)
 
