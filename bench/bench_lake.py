@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 from lake_landing import LandingSpec, build_landing  # noqa: E402
+from proc_tree import tree_rss_kb  # noqa: E402
 
 from contracts.results import JobResult  # noqa: E402
 
@@ -62,30 +63,6 @@ class Measurement:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _descendants_rss_kb(root_pid: int) -> int:
-    """Resident memory of root_pid and all its descendants, from /proc."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
-        except (OSError, ValueError, IndexError):
-            continue
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        pid = frontier.pop()
-        children = [c for c, p in parents.items() if p == pid and c not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(rss.get(pid, 0) for pid in tree)
-
-
 def measure(name: str, command: list[str], env: dict[str, str], log_path: Path) -> Measurement:
     """Run `command` as a child process; wall time, its ru_maxrss (wait4) and a sampled tree RSS peak."""
     result = Measurement(name, command, load_average_at_start=round(os.getloadavg()[0], 2))
@@ -99,7 +76,7 @@ def measure(name: str, command: list[str], env: dict[str, str], log_path: Path) 
         def sample() -> None:
             nonlocal peak
             while not done.wait(1.0):
-                peak = max(peak, _descendants_rss_kb(proc.pid))
+                peak = max(peak, tree_rss_kb(proc.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()

@@ -47,6 +47,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from proc_tree import tree_rss_kb  # noqa: E402
 
 from contracts.jobs import JOBS  # noqa: E402
 from contracts.lake import job_result_uri  # noqa: E402
@@ -74,30 +77,6 @@ class RunMeasure:
     load_average_at_end: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
-
-
-def tree_rss_kb(root_pid: int) -> int:
-    """Resident memory of root_pid and all its descendants, from /proc."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * page_kb
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        pid = frontier.pop()
-        children = [c for c, p in parents.items() if p == pid and c not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(rss.get(pid, 0) for pid in tree)
 
 
 def run_sampled(command: list[str], env: dict[str, str], log_path: Path) -> tuple[float, float]:

@@ -46,6 +46,9 @@ from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from proc_tree import tree_rss_kb  # noqa: E402
 
 from contracts.lake import RUNS  # noqa: E402
 from contracts.landing import MANIFESTS  # noqa: E402
@@ -218,30 +221,6 @@ def free_port() -> int:
         return port
 
 
-def tree_rss_mb(root_pid: int) -> float:
-    """Resident memory of root_pid and all its descendants, from /proc (as bench/bench_lake.py)."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * page_kb
-        except (OSError, ValueError, IndexError):
-            continue
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        pid = frontier.pop()
-        children = [c for c, p in parents.items() if p == pid and c not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return round(sum(rss.get(pid, 0) for pid in tree) / 1024, 1)
-
-
 def wait_http(url: str, what: str, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -297,7 +276,9 @@ class MemorySampler:
             with self._lock:
                 roots = dict(self.roots)
             moment = round(time.monotonic() - self.clock_start, 1)
-            self.samples.append({"t_s": moment, **{name: tree_rss_mb(pid) for name, pid in roots.items()}})
+            self.samples.append(
+                {"t_s": moment, **{name: round(tree_rss_kb(pid) / 1024, 1) for name, pid in roots.items()}}
+            )
 
     def __enter__(self) -> MemorySampler:
         self._thread.start()

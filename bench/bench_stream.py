@@ -43,6 +43,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from proc_tree import tree_rss_kb  # noqa: E402
+
 SUSTAINED_SLOPE = 0.05  # s of lag gained per s: below it the backlog is not growing (noise of the sawtooth)
 SAMPLE_SECONDS = 0.5
 CARDS = 300
@@ -109,27 +113,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        total += rss.get(current, 0)
-        pending.extend(children.get(current, []))
-    return total
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -256,7 +239,7 @@ def _observe(stream: subprocess.Popen[bytes], log: Path, duckdb_file: Path, seen
                 seen.batches.append((now - started, line))
                 print(f"  {line}", flush=True)
         offset = len(text) - (0 if text.endswith("\n") else len(text.rsplit("\n", 1)[-1]))
-        seen.peak_rss = max(seen.peak_rss, tree_rss_bytes(stream.pid))
+        seen.peak_rss = max(seen.peak_rss, tree_rss_kb(stream.pid) * 1024)
         load.append(os.getloadavg()[0])
         time.sleep(max(0.0, SAMPLE_SECONDS - (time.time() - now)))
 
