@@ -70,7 +70,7 @@ GROWTH_SLACK_MB = 50.0
 _BATCH_LINE = re.compile(
     r"micro-batch (?P<batch>\d+): (?P<manifests>\d+) manifest\(s\), (?P<transactions>\d+) transaction\(s\), "
     r"(?P<quarantined>\d+) quarantined, (?P<scored>\d+) scored, (?P<alerts>\d+) alert\(s\) upserted "
-    r"in (?P<duration>[0-9.]+) s(?:, lag (?P<lag>-?[0-9.]+) s)?"
+    r"in (?P<duration>[0-9.]+) s(?: \([^)]*\))?(?:, lag (?P<lag>-?[0-9.]+) s)?"  # (step timings), then the lag
 )
 
 

@@ -64,6 +64,15 @@ def test_stream_line_is_parsed_with_its_lag() -> None:
     assert soak.parse_micro_batch("streaming from landing into warehouse.duckdb; Ctrl-C stops") is None
 
 
+def test_stream_line_with_step_timings_keeps_its_lag() -> None:
+    """`cardlake stream` prints each step's seconds between the duration and the lag."""
+    line = (
+        "micro-batch 57: 5 manifest(s), 55 transaction(s), 0 quarantined, 0 scored, 0 alert(s) upserted in 10.6 s "
+        "(silver 3.0, features 7.5, score 0.0, alerts 0.2, sink 0.0), lag 14.1 s"
+    )
+    assert soak.parse_micro_batch(line) == soak.MicroBatch(57, 5, 55, 0, 10.6, 14.1)
+
+
 def _series(values: list[float]) -> list[tuple[float, float]]:
     return [(3.0 * i, v) for i, v in enumerate(values)]
 
