@@ -422,6 +422,8 @@ def committed_manifests(checkpoint: Path) -> set[str]:
     commits = {int(p.name) for p in (checkpoint / "commits").glob("*") if p.name.isdigit()}
     found = set()
     for log in (checkpoint / "sources" / "0").glob("*"):
+        if log.name.startswith("."):  # Hadoop's `.<batch>.crc` checksums beside each log file
+            continue
         for line in log.read_text().splitlines()[1:]:
             entry = json.loads(line)
             if int(entry["batchId"]) in commits:

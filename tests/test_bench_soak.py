@@ -131,6 +131,7 @@ def test_only_the_manifests_of_committed_micro_batches_count(tmp_path: Path) -> 
 
     (checkpoint / "sources" / "0" / "0").write_text("v1\n" + entry("a.json", 0) + "\n" + entry("b.json", 0) + "\n")
     (checkpoint / "sources" / "0" / "1").write_text("v1\n" + entry("c.json", 1) + "\n")  # cut short: no commit
+    (checkpoint / "sources" / "0" / ".0.crc").write_bytes(b"crc\xf6\x00")  # Hadoop's binary checksum beside it
     assert soak.committed_manifests(checkpoint) == {"a.json", "b.json"}
 
 
