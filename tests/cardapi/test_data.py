@@ -148,3 +148,22 @@ def test_rewards_match_rate_and_exchange_rate(transactions: list[dict], rewards:
         parent = by_id[partial["parentRewardId"]]  # a partial rewards part of its parent's payment
         assert partial["fiatAmountRewarded"] == parent["fiatAmountRewarded"] // 2
         assert partial["status"] == parent["status"] and partial["merchantName"] == parent["merchantName"]
+
+
+@pytest.mark.slow
+def test_the_hour_goes_with_the_category_as_in_the_real_data(transactions: list[dict]) -> None:
+    """Real Sparkov rows (fraudTrain_head.csv): grocery and gas purchases happen at 00-11 only, home, kids_pets,
+    personal_care, health_fitness and travel at 12-23 only, a few categories are split (docs/simulator.md)."""
+    morning: dict[str, list[bool]] = defaultdict(list)
+    for t in transactions:
+        if t["type"] == "CARD_SETTLEMENT" and not t["isFraud"]:
+            morning[t["category"]].append(datetime.fromisoformat(t["date"]).hour < 12)
+    share = {category: float(np.mean(flags)) for category, flags in morning.items()}
+    for category in ("gas_transport", "grocery_net", "grocery_pos"):
+        assert share[category] >= 0.9, (category, share[category])
+    for category in ("home", "kids_pets", "personal_care", "health_fitness", "travel"):
+        assert share[category] <= 0.05, (category, share[category])
+    for category in ("misc_pos", "shopping_net", "shopping_pos", "entertainment"):
+        assert 0.1 <= share[category] <= 0.9, (category, share[category])  # split by profile
+    overall = np.mean([flag for flags in morning.values() for flag in flags])
+    assert 0.35 <= overall <= 0.47  # real: 0.40 over the full set, 0.42 on the head
