@@ -29,7 +29,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -42,7 +41,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 from lake_landing import LandingSpec, build_landing  # noqa: E402
-from proc_tree import tree_rss_kb  # noqa: E402
+from proc_tree import PeakTreeRss  # noqa: E402
 
 from contracts.results import JobResult  # noqa: E402
 
@@ -70,24 +69,13 @@ def measure(name: str, command: list[str], env: dict[str, str], log_path: Path) 
     with open(log_path, "wb") as log:
         started = time.monotonic()
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        peak = 0
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.wait(1.0):
-                peak = max(peak, tree_rss_kb(proc.pid))
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        result.seconds = round(time.monotonic() - started, 2)
-        done.set()
-        sampler.join()
+        with PeakTreeRss(proc.pid) as memory:
+            _, status, usage = os.wait4(proc.pid, 0)
+            result.seconds = round(time.monotonic() - started, 2)
         proc.returncode = os.waitstatus_to_exitcode(status)
     result.returncode = proc.returncode
     result.max_rss_mb = round(usage.ru_maxrss / 1024, 1)
-    result.tree_rss_peak_mb = round(peak / 1024, 1)
+    result.tree_rss_peak_mb = round(memory.peak_kb / 1024, 1)
     if proc.returncode != 0:
         tail = log_path.read_text(errors="replace").splitlines()[-30:]
         raise SystemExit(f"{name} failed (exit {proc.returncode}); log {log_path}:\n" + "\n".join(tail))

@@ -36,7 +36,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
@@ -49,7 +48,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from proc_tree import tree_rss_kb  # noqa: E402
+from proc_tree import PeakTreeRss  # noqa: E402
 
 from contracts.jobs import JOBS  # noqa: E402
 from contracts.lake import job_result_uri  # noqa: E402
@@ -85,24 +84,13 @@ def run_sampled(command: list[str], env: dict[str, str], log_path: Path) -> tupl
     with open(log_path, "wb") as log:
         started = time.monotonic()
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        peak = 0
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.wait(1.0):
-                peak = max(peak, tree_rss_kb(proc.pid))
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        returncode = proc.wait()
-        seconds = time.monotonic() - started
-        done.set()
-        sampler.join()
+        with PeakTreeRss(proc.pid) as memory:
+            returncode = proc.wait()
+            seconds = time.monotonic() - started
     if returncode != 0:
         tail = log_path.read_text(errors="replace").splitlines()[-20:]
         raise SystemExit(f"{' '.join(command[1:4])} failed (exit {returncode}); log {log_path}:\n" + "\n".join(tail))
-    return round(seconds, 2), round(peak / 1024, 1)
+    return round(seconds, 2), round(memory.peak_kb / 1024, 1)
 
 
 def prefect_timings(prefect_db: Path, since: datetime) -> dict[str, float]:

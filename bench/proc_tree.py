@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 
@@ -29,3 +30,24 @@ def tree_rss_kb(root_pid: int) -> int:
         tree.update(children)
         frontier.extend(children)
     return sum(rss.get(pid, 0) for pid in tree)
+
+
+class PeakTreeRss:
+    """While open, samples the tree of `pid` once per `interval` in a thread; `peak_kb` is the largest seen."""
+
+    def __init__(self, pid: int, interval: float = 1.0) -> None:
+        self.pid, self.interval, self.peak_kb = pid, interval, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.interval):
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+
+    def __enter__(self) -> PeakTreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
