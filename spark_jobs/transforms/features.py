@@ -139,8 +139,11 @@ def _prior_sum(value: Column, seconds: int) -> Column:
 # ---- transforms ------------------------------------------------------------------------------------------
 def with_event_time(df: DataFrame) -> DataFrame:
     """Epoch seconds (the window order key) and a purchase flag (refunds never count in a history)."""
-    return df.withColumn("_epoch", F.unix_timestamp("transaction_ts").cast("long")).withColumn(
-        "_purchase", F.when(F.coalesce(F.col("is_refund"), F.lit(False)), 0).otherwise(1)
+    return df.withColumns(
+        {
+            "_epoch": F.unix_timestamp("transaction_ts").cast("long"),
+            "_purchase": F.when(F.coalesce(F.col("is_refund"), F.lit(False)), 0).otherwise(1),
+        }
     )
 
 
@@ -155,13 +158,15 @@ def with_card_velocity(df: DataFrame) -> DataFrame:
     purchase = F.col("_purchase")
     night = F.when(F.col("is_night"), purchase).otherwise(0)
     spent = F.when(purchase == 1, F.col("amount_gbp").cast("decimal(18,2)"))
-    return (
-        df.withColumn("txn_count_1h", _prior_sum(purchase, HOUR_S).cast("long"))
-        .withColumn("txn_count_24h", _prior_sum(purchase, DAY_S).cast("long"))
-        .withColumn("txn_count_7d", _prior_sum(purchase, WEEK_S).cast("long"))
-        .withColumn("night_txn_count_24h", _prior_sum(night, DAY_S).cast("long"))
-        .withColumn("amount_24h_gbp", _prior_sum(spent, DAY_S).cast("double"))
-        .withColumn("max_amount_24h_gbp", _prior_max(spent, DAY_S).cast("double"))
+    return df.withColumns(
+        {
+            "txn_count_1h": _prior_sum(purchase, HOUR_S).cast("long"),
+            "txn_count_24h": _prior_sum(purchase, DAY_S).cast("long"),
+            "txn_count_7d": _prior_sum(purchase, WEEK_S).cast("long"),
+            "night_txn_count_24h": _prior_sum(night, DAY_S).cast("long"),
+            "amount_24h_gbp": _prior_sum(spent, DAY_S).cast("double"),
+            "max_amount_24h_gbp": _prior_max(spent, DAY_S).cast("double"),
+        }
     )
 
 
@@ -176,15 +181,16 @@ def with_burst_features(df: DataFrame) -> DataFrame:
     previous_night = F.last(F.when(night_purchase == 1, F.col("_epoch")), ignorenulls=True).over(_card_prior_rows())
     prior_purchases = F.coalesce(F.sum(purchase).over(_card_prior_rows()), F.lit(0))
     prior_night = F.coalesce(F.sum(night_purchase).over(_card_prior_rows()), F.lit(0))
-    return (
-        df.withColumn("night_txn_count_48h", _prior_sum(night_purchase, TWO_DAYS_S).cast("long"))
-        .withColumn("night_amount_48h_gbp", _prior_sum(night_spent, TWO_DAYS_S).cast("double"))
-        .withColumn("max_night_amount_48h_gbp", _prior_max(night_spent, TWO_DAYS_S).cast("double"))
-        .withColumn("seconds_since_prev_night_txn", (F.col("_epoch") - previous_night).cast("long"))
-        .withColumn(
-            "card_night_share_before",
-            F.when(prior_purchases >= MIN_CARD_HISTORY, (prior_night / prior_purchases).cast("double")),
-        )
+    return df.withColumns(
+        {
+            "night_txn_count_48h": _prior_sum(night_purchase, TWO_DAYS_S).cast("long"),
+            "night_amount_48h_gbp": _prior_sum(night_spent, TWO_DAYS_S).cast("double"),
+            "max_night_amount_48h_gbp": _prior_max(night_spent, TWO_DAYS_S).cast("double"),
+            "seconds_since_prev_night_txn": (F.col("_epoch") - previous_night).cast("long"),
+            "card_night_share_before": F.when(
+                prior_purchases >= MIN_CARD_HISTORY, (prior_night / prior_purchases).cast("double")
+            ),
+        }
     )
 
 
@@ -198,9 +204,13 @@ def with_card_category_amount(df: DataFrame) -> DataFrame:
     prior_amount = F.when(F.col("_purchase") == 1, F.col("amount_gbp").cast("decimal(18,2)"))
     count = F.count(prior_amount).over(window)
     mean = F.sum(prior_amount).over(window) / count
-    return df.withColumn("card_category_txn_count_before", count.cast("long")).withColumn(
-        "amount_to_card_category_mean",
-        F.when((count >= MIN_CARD_HISTORY) & (mean > 0), F.col("amount_gbp").cast("double") / mean.cast("double")),
+    return df.withColumns(
+        {
+            "card_category_txn_count_before": count.cast("long"),
+            "amount_to_card_category_mean": F.when(
+                (count >= MIN_CARD_HISTORY) & (mean > 0), F.col("amount_gbp").cast("double") / mean.cast("double")
+            ),
+        }
     )
 
 
@@ -216,28 +226,19 @@ def with_card_amount_stats(df: DataFrame) -> DataFrame:
     window = _card_prior_rows()
     amount = F.col("amount_gbp").cast("double")
     enough = F.col("card_txn_count_before") >= MIN_CARD_HISTORY
-    return (
-        df.withColumn("card_txn_count_before", F.count(prior_amount).over(window).cast("long"))
-        .withColumn("card_amount_mean_before", F.avg(prior_amount).over(window))
-        .withColumn("card_amount_std_before", F.stddev_samp(prior_amount).over(window))
-        .withColumn(
-            "amount_to_card_mean",
-            F.when(enough & (F.col("card_amount_mean_before") > 0), amount / F.col("card_amount_mean_before")),
-        )
-        .withColumn(
-            "amount_24h_to_card_mean",
-            F.when(
-                enough & (F.col("card_amount_mean_before") > 0),
-                F.col("amount_24h_gbp") / F.col("card_amount_mean_before"),
-            ),
-        )
-        .withColumn(
-            "amount_zscore",
-            F.when(
-                enough & (F.col("card_amount_std_before") > 0),
-                (amount - F.col("card_amount_mean_before")) / F.col("card_amount_std_before"),
-            ),
-        )
+    mean, std = F.col("card_amount_mean_before"), F.col("card_amount_std_before")
+    return df.withColumns(
+        {
+            "card_txn_count_before": F.count(prior_amount).over(window).cast("long"),
+            "card_amount_mean_before": F.avg(prior_amount).over(window),
+            "card_amount_std_before": F.stddev_samp(prior_amount).over(window),
+        }
+    ).withColumns(  # ratios of the window values: a second projection, so the windows are computed once
+        {
+            "amount_to_card_mean": F.when(enough & (mean > 0), amount / mean),
+            "amount_24h_to_card_mean": F.when(enough & (mean > 0), F.col("amount_24h_gbp") / mean),
+            "amount_zscore": F.when(enough & (std > 0), (amount - mean) / std),
+        }
     )
 
 
@@ -255,10 +256,12 @@ def with_calendar_features(df: DataFrame) -> DataFrame:
     """Hour (UTC), night flag (22:00-03:59) and ISO day of week (1 = Monday), from epoch seconds."""
     hour = F.floor(F.pmod(F.col("_epoch"), F.lit(DAY_S)) / HOUR_S).cast("int")
     day_of_week = (F.pmod(F.floor(F.col("_epoch") / DAY_S) + 3, F.lit(7)) + 1).cast("int")  # 1970-01-01: Thu
-    return (
-        df.withColumn("hour_of_day", hour)
-        .withColumn("is_night", (hour >= NIGHT_START_HOUR) | (hour < NIGHT_END_HOUR))
-        .withColumn("day_of_week", day_of_week)
+    return df.withColumns(
+        {
+            "hour_of_day": hour,
+            "is_night": (hour >= NIGHT_START_HOUR) | (hour < NIGHT_END_HOUR),
+            "day_of_week": day_of_week,
+        }
     )
 
 
@@ -290,9 +293,12 @@ def with_category_amount(df: DataFrame, reference: DataFrame) -> DataFrame:
     stripped = df.drop(*CATEGORY_REFERENCE_COLUMNS)
     joined = stripped.join(reference, ["category", "transaction_date"], "left")
     mean = F.col("category_amount_mean_before")
-    return joined.withColumn(
-        "category_txn_count_before", F.coalesce(F.col("category_txn_count_before"), F.lit(0)).cast("long")
-    ).withColumn("amount_to_category_mean", F.when(mean > 0, F.col("amount_gbp").cast("double") / mean))
+    return joined.withColumns(
+        {
+            "category_txn_count_before": F.coalesce(F.col("category_txn_count_before"), F.lit(0)).cast("long"),
+            "amount_to_category_mean": F.when(mean > 0, F.col("amount_gbp").cast("double") / mean),
+        }
+    )
 
 
 def with_cardholder_age(df: DataFrame, cardholders: DataFrame) -> DataFrame:
