@@ -6,13 +6,17 @@ Which rows can change when this run brings new or changed transactions:
   are recomputed, from the card's complete stored history (running mean/std stay exact);
 - any other row whose category reference (category mean over earlier days) moved because of a late arrival:
   found by comparing the stored reference values with the freshly computed ones, and only those columns redone.
+  A change on day D moves only the references of days after D, so when no other transaction is dated after the
+  earliest change (a daily run, every stream micro-batch) that comparison, a scan of the whole table, is skipped.
 The merge compares a row hash, so rows whose features came out the same are not rewritten and keep their run_id.
 Option `full_refresh` recomputes every card (e.g. after a silver dimension was corrected).
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from datetime import date
+
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from contracts import lake
@@ -93,14 +97,26 @@ def category_reference_rows(stored: DataFrame, exclude_ids: DataFrame, reference
     )
 
 
+def _changed_rows(silver: DataFrame, in_run: Column) -> tuple[int, date | None]:
+    """In one pass over silver: how many rows this run changed, and the latest day of the rows it did not."""
+    row = silver.agg(F.count(F.when(in_run, F.lit(1))), F.max(F.when(~in_run, F.col("transaction_date")))).first()
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
+def _references_may_move(earliest_change: date | None, latest_other_day: date | None) -> bool:
+    """A change on day D moves the category references of later days only: can any unchanged row be on one?"""
+    if earliest_change is None or latest_other_day is None:
+        return False
+    return latest_other_day > earliest_change
+
+
 def run(ctx: JobContext, options: FeaturesOptions) -> JobOutcome:
     uri = ctx.table(lake.GOLD_TRANSACTION_FEATURES)
     silver = ctx.read(lake.SILVER_TRANSACTIONS, SILVER_TRANSACTIONS)
     stored = ctx.read(lake.GOLD_TRANSACTION_FEATURES, GOLD_TRANSACTION_FEATURES)
-    changed = (silver if options.full_refresh else silver.where(F.col("run_id") == ctx.run_id)).select(
-        "transaction_id", "card_token", "transaction_ts"
-    )
-    changed_count = changed.count()
+    in_run = F.lit(True) if options.full_refresh else F.coalesce(F.col("run_id") == ctx.run_id, F.lit(False))
+    changed = silver.where(in_run).select("transaction_id", "card_token", "transaction_ts")
+    changed_count, latest_other_day = _changed_rows(silver, in_run)
     if changed_count == 0:
         return JobOutcome((TableCounts(lake.GOLD_TRANSACTION_FEATURES.path),))
 
@@ -112,15 +128,15 @@ def run(ctx: JobContext, options: FeaturesOptions) -> JobOutcome:
     reference = category_amount_reference(silver).persist()  # small: categories x days
     recomputed = card_rows(silver, stored, cutoffs, dims, reference).persist()
     try:
-        refreshed = category_reference_rows(stored, recomputed.select("transaction_id"), reference)
-        batch = (
-            recomputed.unionByName(refreshed)
-            .transform(with_row_hash)
-            .withColumn("run_id", F.lit(ctx.run_id))
-            .select(*FEATURE_TABLE_COLUMNS)
-        )
+        # The change's first day in the session's time zone (UTC), as transaction_date is: not Python's local one.
+        first_day = F.min(F.to_date("_recompute_from"))
+        cards_affected, earliest_change = cutoffs.agg(F.count(F.lit(1)), first_day).first() or (0, None)
+        rows = recomputed  # card_rows already carry their row hash
+        if _references_may_move(earliest_change, latest_other_day):
+            refreshed = category_reference_rows(stored, recomputed.select("transaction_id"), reference)
+            rows = recomputed.unionByName(refreshed).transform(with_row_hash)
+        batch = rows.withColumn("run_id", F.lit(ctx.run_id)).select(*FEATURE_TABLE_COLUMNS)
         result = ctx.delta.merge(batch, uri, FEATURES_MERGE)
-        cards_affected = cutoffs.count()
     finally:
         for df in (recomputed, reference, cutoffs):
             df.unpersist()

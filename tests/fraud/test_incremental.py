@@ -149,3 +149,16 @@ def test_shuffled_batches_with_late_arrivals_equal_full_recomputation(spark, tmp
     refresh = lake.ingest([], "run-refresh", full_refresh=True)
     assert refresh.read == len(HISTORY) and refresh.updated == 0 and refresh.inserted == 0
     assert refresh.note.endswith(f"{len(HISTORY)} row(s) recomputed")
+
+
+@pytest.mark.parametrize(
+    ("earliest_change", "latest_other_day", "may_move"),
+    [
+        (date(2025, 3, 5), date(2025, 3, 6), True),  # a late arrival: the next day's references include it
+        (date(2025, 3, 5), date(2025, 3, 5), False),  # same day: a reference counts earlier days only
+        (date(2025, 3, 6), date(2025, 3, 5), False),  # a new day appended after all history (daily, stream)
+        (date(2025, 3, 5), None, False),  # nothing else in silver: the first run
+    ],
+)
+def test_category_references_are_refreshed_only_when_a_later_day_exists(earliest_change, latest_other_day, may_move):
+    assert features_job._references_may_move(earliest_change, latest_other_day) is may_move
