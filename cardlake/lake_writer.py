@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 
 from prefect import get_client
 from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
@@ -82,3 +83,13 @@ def lake_writer(
         if busy:
             log.info("%s got the lake after waiting %.1f s", what, time.monotonic() - started)
         yield
+
+
+def slot_per_use(
+    what: str, timeout_seconds: float, lease_seconds: float = LEASE_SECONDS, name: str = LAKE_WRITER_LIMIT
+) -> Callable[[], AbstractContextManager[None]] | None:
+    """For a writer that lives long but writes in short bursts (the stream's micro-batches): a slot taken afresh
+    for each burst, so batch runs get the lake between them; None when the limit does not exist."""
+    if read_limit(name) is None:
+        return None
+    return partial(lake_writer, what, timeout_seconds, name, lease_seconds)

@@ -12,13 +12,21 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cardlake.cli.errors import fail, settings_or_exit
+from contracts.names import LAKE_WRITER_LIMIT
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cardlake.settings import Settings
 
 app = typer.Typer(help="The real-time alerts stream.", no_args_is_help=False)
 
@@ -40,6 +48,26 @@ def _stop_spark_and_jvm(spark: Any) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def _writer_slot(settings: Settings, console: Console) -> Callable[[], AbstractContextManager[object]]:
+    """The lake-writer limit, one slot per micro-batch, when a Prefect server holds it (where deployments write
+    the same lake); without a server there is no one to share the lake with, and none is started for it."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return nullcontext
+    from cardlake.lake_writer import slot_per_use
+
+    slot = slot_per_use("the stream's micro-batch", settings.lake_writer_timeout_s, settings.lake_writer_lease_s)
+    if slot is None:
+        console.print(
+            f"the Prefect server at {PREFECT_API_URL.value()} has no {LAKE_WRITER_LIMIT!r} limit: batch runs "
+            "writing this lake are not kept apart from the stream (`cardlake blocks register` creates it)"
+        )
+        return nullcontext
+    console.print(f"each micro-batch takes the {LAKE_WRITER_LIMIT!r} limit while it writes the lake")
+    return slot
 
 
 @app.callback(invoke_without_command=True)
@@ -103,7 +131,8 @@ def stream(
                 f"in {batch.duration_s:.1f} s ({steps}, sink {time.monotonic() - began:.1f}){lag}"
             )
 
-        query = start_stream(spark, get_delta_io(settings.delta_engine, spark), stream_settings, sink)
+        writer_slot = _writer_slot(settings, console)
+        query = start_stream(spark, get_delta_io(settings.delta_engine, spark), stream_settings, sink, writer_slot)
         console.print(f"streaming from {settings.landing_root} into {settings.duckdb_file}; Ctrl-C stops")
 
         def polled(poll: Poll) -> None:

@@ -22,7 +22,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -79,6 +79,8 @@ class StreamBatch:
 
 
 Sink = Callable[[StreamBatch], None]
+# Held around each micro-batch's lake writes (the caller's one-writer limit); the stream never holds it between them.
+WriterSlot = Callable[[], AbstractContextManager[object]]
 
 
 SILVER_TABLES: dict[lake.LakeTable, Callable[[DataFrame], DataFrame]] = {
@@ -215,8 +217,14 @@ def stream_model(settings: StreamSettings) -> LoadedModel | None:
         return None
 
 
-def start_stream(spark: SparkSession, delta: DeltaIO, settings: StreamSettings, sink: Sink) -> StreamingQuery:
-    """Start the query (non-blocking); each micro-batch that holds manifests ends with `sink(batch)`."""
+def start_stream(
+    spark: SparkSession, delta: DeltaIO, settings: StreamSettings, sink: Sink, writer_slot: WriterSlot = nullcontext
+) -> StreamingQuery:
+    """Start the query (non-blocking); each micro-batch that holds manifests ends with `sink(batch)`.
+
+    `writer_slot()` is entered around a micro-batch's lake writes and left before its sink runs, so a batch run
+    waiting for the lake gets it between two micro-batches, not after the stream ends.
+    """
     folder = f"{settings.landing_uri.rstrip('/')}/{manifest_prefix(settings.source, 'transactions')}"
     if "://" not in folder:  # a local landing zone: the file source needs the folder before the first manifest
         Path(folder).mkdir(parents=True, exist_ok=True)
@@ -233,7 +241,10 @@ def start_stream(spark: SparkSession, delta: DeltaIO, settings: StreamSettings, 
 
     def each(batch: DataFrame, batch_id: int) -> None:
         rows = [(r["path"], r["value"]) for r in batch.collect()]
-        done = process_batch(spark, delta, settings, rows, batch_id, model)
+        if not rows:
+            return
+        with writer_slot():
+            done = process_batch(spark, delta, settings, rows, batch_id, model)
         if done is not None:
             sink(done)
 

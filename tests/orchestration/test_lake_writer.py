@@ -15,7 +15,7 @@ from prefect import flow, get_client
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-from cardlake.lake_writer import lake_writer, read_limit
+from cardlake.lake_writer import lake_writer, read_limit, slot_per_use
 from cardlake.spark_runner.base import SparkJobResult
 from contracts.jobs import JobRequest
 from contracts.names import LAKE_WRITER_LIMIT
@@ -180,3 +180,63 @@ def test_the_transform_spark_task_holds_the_lake_writer_limit(
     assert runner.ran_at >= released_at[0], "the Spark task ran while another writer held the lake"
     assert runner.active_slots == 1  # the task's own slot
     assert read_limit(LAKE_WRITER_LIMIT).active_slots == 0  # type: ignore[union-attr]
+
+
+def test_a_long_lived_writer_takes_the_slot_per_burst_and_lets_a_batch_run_in_between(limit_name: str) -> None:
+    slot = slot_per_use("the stream's micro-batch", timeout_seconds=60, name=limit_name)
+    assert slot is not None
+    order: list[str] = []
+    with slot():
+        assert read_limit(limit_name).active_slots == 1  # type: ignore[union-attr]
+        batch_run = threading.Thread(target=lambda: _write_once(limit_name, order))
+        batch_run.start()
+        time.sleep(1.0)
+        order.append("micro-batch 1 done")
+    batch_run.join(60)  # the batch run got the lake between the two micro-batches ...
+    with slot():
+        order.append("micro-batch 2")
+    assert order == ["micro-batch 1 done", "batch run", "micro-batch 2"]
+    assert read_limit(limit_name).active_slots == 0  # type: ignore[union-attr]  # ... and nothing is held after
+
+
+def test_no_slot_per_burst_without_the_limit(prefect_harness: None) -> None:
+    assert slot_per_use("the stream's micro-batch", timeout_seconds=1, name=f"absent-{uuid.uuid4().hex[:8]}") is None
+
+
+def _write_once(limit_name: str, order: list[str]) -> None:
+    with lake_writer("batch run", timeout_seconds=60, name=limit_name):
+        order.append("batch run")
+
+
+def test_cardlake_stream_takes_the_limit_per_micro_batch_where_a_prefect_server_holds_it(
+    lake_writer_limit: str,
+) -> None:
+    from contextlib import nullcontext
+
+    from rich.console import Console
+
+    from cardlake.cli.stream import _writer_slot
+    from cardlake.settings import Settings
+
+    console = Console(record=True, width=200)
+    slot = _writer_slot(Settings(), console)
+    assert slot is not nullcontext
+    with slot():
+        assert read_limit(lake_writer_limit).active_slots == 1  # type: ignore[union-attr]
+    assert read_limit(lake_writer_limit).active_slots == 0  # type: ignore[union-attr]
+    assert f"each micro-batch takes the {lake_writer_limit!r} limit" in console.export_text()
+
+
+def test_cardlake_stream_without_a_prefect_server_takes_no_limit() -> None:
+    from contextlib import nullcontext
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from rich.console import Console
+
+    from cardlake.cli.stream import _writer_slot
+    from cardlake.settings import Settings
+
+    console = Console(record=True, width=200)
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        assert _writer_slot(Settings(), console) is nullcontext
+    assert console.export_text() == ""

@@ -4,6 +4,8 @@ alerts are never duplicated across micro-batches, restarts and re-runs, in the l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -91,15 +93,17 @@ def test_stream_and_batch_agree_and_a_restart_loses_and_duplicates_nothing(
         max_manifests_per_batch=60,
     )
     batches: list[StreamBatch] = []
+    slot = WriterSlotRecorder(Path(lake) / tables.SILVER_TRANSACTIONS.path / "_delta_log")
 
     def sink(batch: StreamBatch) -> None:
+        assert not slot.held, "the sink runs after the micro-batch has let the lake go"
         batches.append(batch)
         upsert_alerts(warehouse, batch.alerts)
 
     delta = get_delta_io("delta-rs", spark)
 
     def run_until_idle() -> None:
-        query = start_stream(spark, delta, settings, sink)
+        query = start_stream(spark, delta, settings, sink, writer_slot=slot)
         try:
             query.processAllAvailable()
         finally:
@@ -116,6 +120,9 @@ def test_stream_and_batch_agree_and_a_restart_loses_and_duplicates_nothing(
     assert len(batches) > first_run
     landed = list((landing / "raw/cardapi/transactions/_manifests").glob("*.json"))
     assert sum(b.manifests for b in batches) == len(landed)  # each manifest taken exactly once
+    # one lake-writer slot per micro-batch, and every silver commit made while it was held
+    assert slot.uses == len(batches)
+    assert slot.commits_inside == slot.commits() > 0
 
     batch_lake_uri = batch_lake["lake"]
     txn_drop = ("run_id", "ingested_at", "source_file")
@@ -148,6 +155,26 @@ def test_stream_and_batch_agree_and_a_restart_loses_and_duplicates_nothing(
     assert rows(spark, lake, tables.GOLD_FRAUD_ALERTS, alert_drop) == stream_alerts
     with DuckDBWarehouse(warehouse, read_only=True) as wh:
         assert wh.query("SELECT COUNT(*) FROM fraud_alerts")[0][0] == count
+
+
+class WriterSlotRecorder:
+    """A writer slot that records its uses and the Delta commits made while it is held."""
+
+    def __init__(self, delta_log: Path) -> None:
+        self.delta_log, self.held, self.uses, self.commits_inside = delta_log, False, 0, 0
+
+    def commits(self) -> int:
+        return len(list(self.delta_log.glob("*.json"))) if self.delta_log.exists() else 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        before, self.held = self.commits(), True
+        self.uses += 1
+        try:
+            yield
+        finally:
+            self.held = False
+            self.commits_inside += self.commits() - before
 
 
 def _move(source: Path, landing: Path) -> None:
