@@ -86,7 +86,8 @@ class EmrStreamRunner(EmrServerlessRunner):
             )
         if newest is not None and newest["state"] in RUNNING_STATES:
             log.info("stream job run %s is already %s", newest["id"], newest["state"])
-            return dataclasses.replace(self._until_running(newest["id"]), already_running=True)
+            # Someone else's start: wait for it, but an interruption here must not cancel their stream.
+            return dataclasses.replace(self._poll_until_running(newest["id"]), already_running=True)
         bundle = self.upload_code()
         params = self.start_stream_params(request, bundle, after=newest["id"] if newest else "")
         job_run_id = self._call(self.emr.start_job_run, **params)["jobRunId"]

@@ -128,6 +128,28 @@ def test_a_stream_already_running_is_reported_and_none_is_started(
     assert (run.job_run_id, run.state, run.already_running) == ("00st1", "RUNNING", True)
 
 
+def test_interrupting_a_wait_for_someone_elses_stream_does_not_cancel_it(
+    stubbed: tuple[EmrStreamRunner, Stubber, FakeTime],
+) -> None:
+    runner, stub, _ = stubbed
+    cancels: list[str] = []
+    runner.emr.meta.events.register(  # fires before the Stubber answers (or refuses) the call
+        "provide-client-params.emr-serverless.CancelJobRun", lambda params, **_: cancels.append(params["jobRunId"])
+    )
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    runner._sleep = interrupted
+    stub.add_response("list_job_runs", {"jobRuns": [summary("00st1", "PENDING", datetime(2026, 1, 2, tzinfo=UTC))]},
+                      LIST)  # fmt: skip
+    stub.add_response("get_job_run", stream_run("PENDING"), GET)
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.start_stream(a_request())
+    assert cancels == []
+
+
 def test_a_start_after_a_stop_gets_a_new_client_token(stubbed: tuple[EmrStreamRunner, Stubber, FakeTime]) -> None:
     runner, stub, _ = stubbed
     bundle = runner.upload_code()
