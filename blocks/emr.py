@@ -57,6 +57,12 @@ class EmrServerlessApplication(Block):
         None, description="Give up (and cancel the job run) after this; default: execution timeout + 10 min."
     )
     cancel_wait_s: float = Field(300.0, ge=0, description="How long to watch a cancelled job run end.")
+    stream_max_failed_attempts_per_hour: int = Field(
+        5, ge=1, description="STREAMING job run: EMR restarts a failed stream up to this often per hour, then fails it."
+    )
+    stream_start_timeout_s: float = Field(
+        900.0, gt=0, description="How long `cardlake stream start` waits for the stream's job run to be RUNNING."
+    )
 
     price_vcpu_hour_arm64: float = PRICE_VCPU_HOUR_ARM64
     price_memory_gb_hour_arm64: float = PRICE_MEMORY_GB_HOUR_ARM64

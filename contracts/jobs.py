@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from contracts.lake import stream_checkpoint_uri, stream_exports_root
 from contracts.landing import DEFAULT_SOURCE, Window, iso, parse_iso
 
 JobName = Literal["silver", "gold", "features", "score", "star", "export", "maintain"]
@@ -120,18 +121,7 @@ class JobOptions:
 
     def to_json(self) -> str:
         """Only the options that differ from their defaults, so the argument list stays short and readable."""
-        changed: dict[str, dict[str, Any]] = {}
-        for job in JOB_NAMES:
-            options = self.for_job(job)
-            default = type(options)()
-            values = {
-                f.name: _jsonable(getattr(options, f.name))
-                for f in dataclasses.fields(options)
-                if getattr(options, f.name) != getattr(default, f.name)
-            }
-            if values:
-                changed[job] = values
-        return json.dumps(changed, sort_keys=True, separators=(",", ":"))
+        return _options_json({job: self.for_job(job) for job in JOB_NAMES})
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> JobOptions:
@@ -152,6 +142,21 @@ class JobOptions:
         except json.JSONDecodeError as exc:
             raise JobOptionsError(f"--options is not valid JSON: {exc}") from exc
         return cls.from_mapping(mapping)
+
+
+def _options_json(options_by_name: dict[str, Any]) -> str:
+    """JSON of the options that differ from their defaults, keyed by name; sorted keys, no spaces."""
+    changed: dict[str, dict[str, Any]] = {}
+    for name, options in options_by_name.items():
+        default = type(options)()
+        values = {
+            f.name: _jsonable(getattr(options, f.name))
+            for f in dataclasses.fields(options)
+            if getattr(options, f.name) != getattr(default, f.name)
+        }
+        if values:
+            changed[name] = values
+    return json.dumps(changed, sort_keys=True, separators=(",", ":"))
 
 
 _OPTION_CLASSES: dict[str, type] = {
@@ -186,6 +191,8 @@ def _typed(name: str, value: Any, hint: Any) -> Any:
         if get_origin(option) is Literal and value in get_args(option):
             return value
         if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
             return value
         if option is float and isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -291,3 +298,113 @@ class JobRequest:
         except ValueError as problem:
             parser.error(str(problem))
         return request, args.pan_key_secret_id
+
+
+# The first argument of spark_jobs/main.py that makes it run the alerts stream instead of batch jobs.
+STREAM_ARG = "--stream"
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How the alerts stream runs (spark_jobs/jobs/stream.py); its scoring takes `ScoreOptions`."""
+
+    trigger_seconds: float = 1.0  # seconds between two micro-batches
+    max_manifests_per_batch: int = 200  # a backlog after a restart is taken in bounded micro-batches
+    exports_uri: str | None = None  # None: contracts.lake.stream_exports_root(<lake>)
+
+    def __post_init__(self) -> None:
+        if self.trigger_seconds <= 0:
+            raise JobOptionsError(f"stream.trigger_seconds must be positive, got {self.trigger_seconds}")
+        if self.max_manifests_per_batch < 1:
+            raise JobOptionsError(
+                f"stream.max_manifests_per_batch must be at least 1, got {self.max_manifests_per_batch}"
+            )
+
+
+_STREAM_OPTION_CLASSES: dict[str, type] = {"stream": StreamOptions, "score": ScoreOptions}
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    """One long-running Spark application running the alerts stream over a landing zone into a lake.
+
+    Its checkpoint is `contracts.lake.stream_checkpoint_uri(lake_uri)` and each micro-batch's changed alerts are
+    exported under `exports_root`: both follow from the lake, so the submitter and the driver never disagree.
+    """
+
+    landing_uri: str
+    lake_uri: str
+    delta_engine: DeltaEngine = "delta-rs"
+    source: str = DEFAULT_SOURCE
+    stream: StreamOptions = field(default_factory=StreamOptions)
+    score: ScoreOptions = field(default_factory=ScoreOptions)
+
+    def __post_init__(self) -> None:
+        if self.delta_engine not in DELTA_ENGINES:
+            raise ValueError(f"delta_engine must be one of {', '.join(DELTA_ENGINES)}, got {self.delta_engine!r}")
+
+    @property
+    def checkpoint_uri(self) -> str:
+        return stream_checkpoint_uri(self.lake_uri)
+
+    @property
+    def exports_root(self) -> str:
+        return self.stream.exports_uri or stream_exports_root(self.lake_uri)
+
+    def to_argv(self, pan_key_secret_id: str | None = None) -> list[str]:
+        """The arguments of spark_jobs/main.py for the stream (the PAN key itself is never one of them)."""
+        argv = [
+            STREAM_ARG,
+            "--landing-uri", self.landing_uri,
+            "--lake-uri", self.lake_uri,
+            "--delta-engine", self.delta_engine,
+            "--source", self.source,
+        ]  # fmt: skip
+        options = _options_json({"score": self.score, "stream": self.stream})
+        if options != "{}":
+            argv += ["--options", options]
+        if pan_key_secret_id:
+            argv += ["--pan-key-secret-id", pan_key_secret_id]
+        return argv
+
+    @classmethod
+    def from_argv(cls, argv: list[str]) -> tuple[StreamRequest, str | None]:
+        """(request, PAN key secret id); a bad argument exits with argparse's usage message."""
+        parser = argparse.ArgumentParser(
+            prog=f"spark_jobs/main.py {STREAM_ARG}", description="Run cardlake's alerts stream."
+        )
+        parser.add_argument(STREAM_ARG, action="store_true", required=True)
+        parser.add_argument("--landing-uri", required=True)
+        parser.add_argument("--lake-uri", required=True)
+        parser.add_argument("--delta-engine", default="delta-rs", choices=DELTA_ENGINES)
+        parser.add_argument("--source", default=DEFAULT_SOURCE)
+        parser.add_argument("--options", default="{}", help='JSON, e.g. {"stream": {"trigger_seconds": 5}}')
+        parser.add_argument("--pan-key-secret-id", default=None, help="Secrets Manager id of the PAN token key (EMR)")
+        args = parser.parse_args(argv)
+        try:
+            options = _stream_options(args.options)
+            request = cls(
+                landing_uri=args.landing_uri,
+                lake_uri=args.lake_uri,
+                delta_engine=args.delta_engine,
+                source=args.source,
+                stream=options.get("stream", StreamOptions()),
+                score=options.get("score", ScoreOptions()),
+            )
+        except ValueError as problem:
+            parser.error(str(problem))
+        return request, args.pan_key_secret_id
+
+
+def _stream_options(text: str) -> dict[str, Any]:
+    """Strict, like `JobOptions.from_json`: only `stream` and `score`, each with its own known options."""
+    try:
+        mapping = json.loads(text) if text else {}
+    except json.JSONDecodeError as exc:
+        raise JobOptionsError(f"--options is not valid JSON: {exc}") from exc
+    if not isinstance(mapping, dict):
+        raise JobOptionsError(f"stream options must be an object, got {type(mapping).__name__}")
+    unknown = sorted(set(mapping) - set(_STREAM_OPTION_CLASSES))
+    if unknown:
+        raise JobOptionsError(f"the stream has no options {', '.join(unknown)}; it takes stream and score")
+    return {name: _options_of(name, _STREAM_OPTION_CLASSES[name], raw) for name, raw in mapping.items()}

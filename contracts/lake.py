@@ -67,6 +67,8 @@ EXPORTS = "exports"
 EXPORT_MANIFEST = "_export.json"
 RUNS = "_runs"
 MODELS = "models"
+CHECKPOINTS = "_checkpoints"
+STREAM = "stream"
 
 
 def absolute(uri: str) -> str:
@@ -90,6 +92,18 @@ def export_manifest_uri(export_folder_uri: str) -> str:
 def job_result_uri(lake_uri: str, run_id: str, job: str) -> str:
     """Each Spark job writes its `JobResult` here; the runner reads it back (no parsing of driver logs)."""
     return f"{lake_uri.rstrip('/')}/{RUNS}/{run_id}/{job}.json"
+
+
+def stream_checkpoint_uri(lake_uri: str) -> str:
+    """The alerts stream's Structured Streaming checkpoint (which manifests each micro-batch took), under the lake
+    so that a restarted stream, local or on EMR, resumes where the last committed micro-batch ended."""
+    return f"{lake_uri.rstrip('/')}/{CHECKPOINTS}/{STREAM}"
+
+
+def stream_exports_root(lake_uri: str) -> str:
+    """Where each micro-batch of the stream exports the alerts it changed, one `export_uri(root, run_id)` folder
+    per micro-batch, in the batch export's layout (a `_export.json` naming `fraud_alerts` only)."""
+    return f"{exports_root(lake_uri)}/{STREAM}"
 
 
 def default_models_root(lake_uri: str) -> str:

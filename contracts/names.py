@@ -31,6 +31,8 @@ MAINTENANCE_FLOW = "maintenance"
 IMPORT_FLOW = "import"
 # The long-running poller of the alerts stream (flows/stream.py); a deployment keeps it running.
 STREAM_FLOW = "stream"
+# The short flow that upserts the EMR stream's micro-batch alert exports into the warehouse, every minute.
+STREAM_LOAD_FLOW = "stream-load-alerts"
 ENTRY_FLOWS: tuple[str, ...] = (PIPELINE_FLOW, ALERTS_FLOW, BACKFILL_FLOW, TRAIN_FLOW, MAINTENANCE_FLOW, IMPORT_FLOW)
 
 # Prefect global concurrency limit (limit 1) that every run writing the Delta lake holds while it writes.

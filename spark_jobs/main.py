@@ -5,6 +5,10 @@
 
 The arguments are `contracts.jobs.JobRequest`'s; each job's `JobResult` is written to
 `contracts.lake.job_result_uri(lake, run_id, job)` for the caller (docs/contracts.md section 4).
+
+    spark-submit spark_jobs/main.py --stream --landing-uri URI --lake-uri URI [--options JSON] ...
+
+runs the alerts stream instead, until it is cancelled (`contracts.jobs.StreamRequest`, docs/stream.md).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ if __package__ in (None, ""):
     # Run as a script by spark-submit: make the repository (or the shipped zip) importable.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from contracts.jobs import PAN_KEY_ENV, JobRequest, LocalSpark
+from contracts.jobs import PAN_KEY_ENV, STREAM_ARG, JobRequest, LocalSpark, StreamRequest
 from contracts.lake import job_result_uri
 from contracts.results import JobOutcome, JobResult
 from spark_jobs.session import get_spark
@@ -91,7 +95,17 @@ def run_jobs(argv: list[str]) -> dict[str, JobResult]:
     return run_request(request, resolve_pan_key(pan_key_secret_id))
 
 
+def run_stream(argv: list[str]) -> None:
+    from spark_jobs.stream_driver import run_stream as run_stream_request
+
+    request, pan_key_secret_id = StreamRequest.from_argv(argv)
+    run_stream_request(request, resolve_pan_key(pan_key_secret_id))
+
+
 def main() -> None:
+    if sys.argv[1:2] == [STREAM_ARG]:
+        run_stream(sys.argv[1:])
+        return
     results = run_jobs(sys.argv[1:])
     print(json.dumps({job: [t.table for t in r.tables] for job, r in results.items()}))
 

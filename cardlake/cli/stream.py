@@ -4,6 +4,9 @@ One readable line per micro-batch. Ctrl-C (SIGINT) or SIGTERM stops the poller a
 the streaming query (a micro-batch cut short is re-run from the checkpoint on the next start, and every write
 is a MERGE by key), stops the SparkSession and waits for its JVM to exit: PySpark starts the JVM ignoring SIGINT,
 so it is stopped here, never left behind.
+
+With `CARDLAKE_SPARK_RUNNER=emr-serverless` the stream runs on EMR Serverless instead: `cardlake stream
+start|status|stop` (cardlake/cli/stream_emr.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cardlake.cli import stream_emr
 from cardlake.cli.errors import fail, settings_or_exit
 from contracts.names import LAKE_WRITER_LIMIT
 
@@ -29,6 +33,9 @@ if TYPE_CHECKING:
     from cardlake.settings import Settings
 
 app = typer.Typer(help="The real-time alerts stream.", no_args_is_help=False)
+app.command("start")(stream_emr.start)
+app.command("status")(stream_emr.status)
+app.command("stop")(stream_emr.stop)
 
 
 def _stop_spark_and_jvm(spark: Any) -> None:
@@ -72,17 +79,30 @@ def _writer_slot(settings: Settings, console: Console) -> Callable[[], AbstractC
 
 @app.callback(invoke_without_command=True)
 def stream(
+    ctx: typer.Context,
     poll_seconds: Annotated[float, typer.Option(help="Seconds between two polls of the card API")] = 2.0,
     trigger_seconds: Annotated[float, typer.Option(help="Seconds between two micro-batches")] = 1.0,
 ) -> None:
-    """Poll the card API, land what appeared, and alert on it within seconds; Ctrl-C stops it cleanly."""
+    """Poll the card API, land what appeared, and alert on it within seconds; Ctrl-C stops it cleanly.
+    On EMR Serverless (CARDLAKE_SPARK_RUNNER=emr-serverless): `start`, `status`, `stop`."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_or_exit()
+    if settings.spark_runner == "emr-serverless":
+        typer.secho(
+            "cardlake: the stream runs on EMR Serverless with this spark_runner: "
+            "`cardlake stream start`, `status` or `stop`",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
     from rich.console import Console
 
     from cardlake.config import resolve_config
     from cardlake.stream_poller import Poll, poll_until
     from cardlake.stream_sink import upsert_alerts
     from cardlake.warehouse.duckdb import DuckDBWarehouse
+    from contracts.lake import stream_checkpoint_uri
     from spark_jobs.delta_io import get_delta_io
     from spark_jobs.jobs.stream import StreamBatch, StreamSettings, start_stream
     from spark_jobs.session import get_spark
@@ -110,7 +130,7 @@ def stream(
         stream_settings = StreamSettings(
             landing_uri=settings.landing_root,
             lake_uri=settings.lake_root,
-            checkpoint_uri=f"{settings.lake_root}/_checkpoints/stream",
+            checkpoint_uri=stream_checkpoint_uri(settings.lake_root),
             source=settings.source_name,
             pan_key=config.pan_key.value.get_secret_value() if config.pan_key is not None else "",
             score=score_options(config),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -30,6 +31,10 @@ from contracts.names import BI_ROLE
 from contracts.tables import STAR_TABLES, Table
 
 log = logging.getLogger(__name__)
+
+# One row per stream micro-batch export loaded (docs/adr/0018), written in the transaction of its upsert.
+STREAM_LOADS = "stream_loads"
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a run id goes into SQL as a literal only once it matches
 
 
 class Cursor(Protocol):
@@ -111,6 +116,37 @@ class Warehouse(abc.ABC):
                     loaded[name] = self._load_table(cur, entry, export)
         log.info("loaded export %s into %s: %s", export.run_id, self.dialect, loaded)
         return loaded
+
+    def stream_loaded_through(self) -> str | None:
+        """The newest stream run id whose export is loaded (run ids sort in micro-batch order), None if none is."""
+        with self.transaction() as cur:
+            cur.execute(self._stream_loads_ddl())
+            cur.execute(f"SELECT MAX(run_id) FROM {qualified(STREAM_LOADS, self.schema)}")
+            rows = cur.fetchall()
+        return rows[0][0] if rows and rows[0][0] is not None else None
+
+    def load_stream_export(self, export_manifest_uri: str) -> int:
+        """Upsert a stream micro-batch's export and record its run id, in ONE transaction: after a crash either
+        both happened or neither, so the next load resumes at the right export. Returns the rows upserted."""
+        export = read_export(export_manifest_uri)
+        if not _RUN_ID.match(export.run_id):
+            raise ExportError(f"export {export_manifest_uri} has an invalid run id {export.run_id!r}")
+        for entry in export.tables.values():
+            check_export_table(entry)
+        loads = qualified(STREAM_LOADS, self.schema)
+        rows = 0
+        with self.transaction() as cur:
+            cur.execute(self._stream_loads_ddl())
+            for entry in export.tables.values():
+                if entry.rows:
+                    rows += self._load_table(cur, entry, export)
+            cur.execute(f"DELETE FROM {loads} WHERE run_id = '{export.run_id}'")
+            cur.execute(f"INSERT INTO {loads} (run_id) VALUES ('{export.run_id}')")
+        log.info("loaded stream export %s into %s: %d row(s)", export.run_id, self.dialect, rows)
+        return rows
+
+    def _stream_loads_ddl(self) -> str:
+        return f"CREATE TABLE IF NOT EXISTS {qualified(STREAM_LOADS, self.schema)} (run_id VARCHAR(64) NOT NULL)"
 
     def _load_table(self, cur: Cursor, entry: ExportTable, export: Export) -> int:
         table = entry.table

@@ -34,18 +34,23 @@ def export_uri(ctx: JobContext, options: ExportOptions) -> str:
 
 
 def run(ctx: JobContext, options: ExportOptions) -> JobOutcome:
-    root = export_uri(ctx, options)
+    return write_export(ctx, export_uri(ctx, options), STAR_TABLES)
+
+
+def write_export(ctx: JobContext, root: str, tables: tuple[Table, ...]) -> JobOutcome:
+    """The rows `ctx.run_id` changed in `tables`, exported to the folder `root` (the stream exports only
+    `fraud_alerts` per micro-batch, in the same layout, so the same loaders take it)."""
     fs = _FileSystem(ctx.spark)
     manifest_uri = lake.export_manifest_uri(root)
     fs.delete(manifest_uri)  # until the new manifest lands, readers see no export rather than a half-rewritten one
     # Spark's default is INT96 for timestamps; the warehouse contract (and Redshift COPY) wants TIMESTAMP_MICROS.
     ctx.spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-    tables = {table.name: _export_table(ctx, fs, table, f"{root}/{table.name}") for table in STAR_TABLES}
-    manifest = {"run_id": ctx.run_id, "tables": tables}
+    exported = {table.name: _export_table(ctx, fs, table, f"{root}/{table.name}") for table in tables}
+    manifest = {"run_id": ctx.run_id, "tables": exported}
     fs.write_text(manifest_uri, json.dumps(manifest, indent=2) + "\n")
     counts = tuple(
         TableCounts(name, t["rows"], t["rows"], 0, t["rows"], note=f"{len(t['files'])} file(s)")
-        for name, t in tables.items()
+        for name, t in exported.items()
     )
     return JobOutcome(counts, export_manifest_uri=manifest_uri)
 

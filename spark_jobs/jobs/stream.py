@@ -76,6 +76,7 @@ class StreamBatch:
     newest_created_at: datetime | None
     duration_s: float
     steps: tuple[tuple[str, float], ...] = ()
+    window: Window | None = None  # what its manifests covered: a sink that runs a batch job needs a JobContext
 
 
 Sink = Callable[[StreamBatch], None]
@@ -204,6 +205,7 @@ def process_batch(
         newest_created_at=silver.newest_updated_at,
         duration_s=time.monotonic() - started,
         steps=tuple(steps),
+        window=window,
     )
 
 

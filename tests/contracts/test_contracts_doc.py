@@ -22,7 +22,17 @@ from typing import get_args
 import pytest
 
 from contracts import api, lake, landing, names
-from contracts.jobs import DELTA_ENGINES, JOB_NAMES, JOBS, PAN_KEY_ENV, JobOptions, JobRequest, ScoreOptions
+from contracts.jobs import (
+    DELTA_ENGINES,
+    JOB_NAMES,
+    JOBS,
+    PAN_KEY_ENV,
+    JobOptions,
+    JobRequest,
+    ScoreOptions,
+    StreamOptions,
+    StreamRequest,
+)
 from contracts.results import JobResult, JobStatus, TableCounts
 from contracts.tables import STAR_TABLES
 
@@ -225,7 +235,9 @@ def test_engines_and_the_pan_key_variable_are_named() -> None:
 
 def test_the_arguments_are_exactly_those_of_job_request() -> None:
     request, secret_id = a_full_request()
-    arguments = {word for word in request.to_argv(secret_id) if word.startswith("--")}
+    stream = StreamRequest("s3://b/landing", "s3://b/lake", stream=StreamOptions(trigger_seconds=5.0))
+    argv = [*request.to_argv(secret_id), *stream.to_argv(secret_id)]
+    arguments = {word for word in argv if word.startswith("--")}
     documented = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", section(4)))
     assert documented == arguments, (
         f"section 4 misses {sorted(arguments - documented)} and names unknown {sorted(documented - arguments)}"

@@ -53,7 +53,8 @@ def test_prefect_yaml_names_the_contract_pools_and_keeps_docker_out_of_the_local
     scheduled = {d.name: len(d.schedules or []) for d in model.deployments}
     assert scheduled == {"pipeline-local": 1, "alerts-local": 1, "stream-local": 0, "backfill-local": 0,
                          "maintenance-local": 1} | {
-        "pipeline-ecs": 1, "alerts-ecs": 1, "backfill-ecs": 0, "maintenance-ecs": 1
+        "pipeline-ecs": 1, "alerts-ecs": 1, "stream-ecs": 0, "stream-load-ecs": 1, "backfill-ecs": 0,
+        "maintenance-ecs": 1,
     }  # fmt: skip
     for d in spec["deployments"]:
         for schedule in d["schedules"]:
@@ -67,6 +68,8 @@ def test_prefect_yaml_names_the_contract_pools_and_keeps_docker_out_of_the_local
         "maintenance-local": "cardlake-local",
         "pipeline-ecs": "cardlake-ecs",
         "alerts-ecs": "cardlake-ecs",
+        "stream-ecs": "cardlake-ecs",
+        "stream-load-ecs": "cardlake-ecs",
         "backfill-ecs": "cardlake-ecs",
         "maintenance-ecs": "cardlake-ecs",
     }

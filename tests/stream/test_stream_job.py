@@ -1,6 +1,7 @@
 """The alerts stream on a real SparkSession and real Delta tables: the same transactions through the stream and
 through the nightly batch jobs give the same features and scores; a restart from the checkpoint loses nothing;
-alerts are never duplicated across micro-batches, restarts and re-runs, in the lake and in the warehouse."""
+alerts are never duplicated across micro-batches, restarts and re-runs, in the lake and in the warehouse, through
+the local sink and through the EMR driver's export per micro-batch and its loader."""
 
 from __future__ import annotations
 
@@ -17,16 +18,18 @@ from cardapi.server import serve_in_thread
 from cardlake.landing import LocalLandingZone
 from cardlake.source.client import CardApiClient
 from cardlake.source.extraction import Extractor, chunk_windows
+from cardlake.stream_load import load_stream_exports, pending_stream_exports
 from cardlake.stream_sink import upsert_alerts
 from cardlake.warehouse.duckdb import DuckDBWarehouse
 from contracts import lake as tables
-from contracts.jobs import JobOptions, JobRequest, ScoreOptions
+from contracts.jobs import JobOptions, JobRequest, ScoreOptions, StreamOptions, StreamRequest
 from contracts.landing import Window
 from spark_jobs.delta_io import get_delta_io
 from spark_jobs.fraud.model import GbtParams
 from spark_jobs.fraud.registry import latest_version, version_uri
 from spark_jobs.jobs.stream import StreamBatch, StreamSettings, process_batch, start_stream
 from spark_jobs.main import run_request
+from spark_jobs.stream_driver import alerts_export_uri, export_sink, stream_settings
 from tests.extract.conftest import demo_credentials
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -184,3 +187,63 @@ def _move(source: Path, landing: Path) -> None:
             target = landing / path.relative_to(source)
             target.parent.mkdir(parents=True, exist_ok=True)
             path.replace(target)
+
+
+# Run alone, this test also builds the module's batch lake and model (several minutes on two shared cores).
+@pytest.mark.timeout(1800)
+def test_the_emr_driver_exports_each_micro_batch_and_the_loader_upserts_one_alert_per_transaction(
+    spark: SparkSession, batch_lake: dict[str, str]
+) -> None:
+    """The production sink: the driver's export per micro-batch, re-run with the same batch id, loaded in order."""
+    root = Path(batch_lake["root"])
+    landing = root / "export-landing"
+    config = SimulatorConfig(seed=7, n_cards=40, start=date(2024, 1, 1), end=date(2024, 4, 1))
+    with serve_in_thread(config) as url:
+        land(url, landing, START, START + timedelta(days=16), timedelta(hours=12))  # 32 manifests: 2 micro-batches
+    request = StreamRequest(
+        landing_uri=str(landing),
+        lake_uri=str(root / "export-lake"),
+        stream=StreamOptions(max_manifests_per_batch=16),
+        score=ScoreOptions(model_uri=batch_lake["model_uri"], models_root=batch_lake["models"], threshold=0.3),
+    )
+    delta = get_delta_io("delta-rs", spark)
+    export_alerts = export_sink(spark, delta, request, PAN_KEY)
+    batches: list[StreamBatch] = []
+
+    def sink(batch: StreamBatch) -> None:
+        batches.append(batch)
+        export_alerts(batch)
+
+    query = start_stream(spark, delta, stream_settings(request, PAN_KEY), sink)
+    try:
+        query.processAllAvailable()
+    finally:
+        query.stop()
+    assert len(batches) >= 2 and sum(b.alert_rows for b in batches) > 0
+    exports = pending_stream_exports(request.exports_root, None)
+    assert [Path(uri).parent.name for uri in exports] == [b.run_id for b in batches if b.alert_rows]
+    assert Path(request.checkpoint_uri).is_dir()
+
+    warehouse_file = root / "export-warehouse.duckdb"
+    with DuckDBWarehouse(warehouse_file) as wh:
+        wh.ensure_schema()
+        loaded = load_stream_exports(wh, request.exports_root)
+        assert [uri for uri, _ in loaded] == exports
+        # A micro-batch re-run after a crash (same batch id) rewrites its own export; the next load finds
+        # nothing new, and a warehouse loaded from scratch holds each alert once.
+        first = batches[0]
+        first_export = Path(alerts_export_uri(request, first.run_id), "_export.json").read_text()
+        manifests = sorted((landing / "raw/cardapi/transactions/_manifests").glob("*.json"))[: first.manifests]
+        again = process_batch(spark, delta, stream_settings(request, PAN_KEY),
+                              [(str(p), p.read_text()) for p in manifests], first.batch_id)  # fmt: skip
+        assert again is not None and again.run_id == first.run_id
+        export_alerts(again)
+        assert Path(alerts_export_uri(request, first.run_id), "_export.json").read_text() == first_export
+        assert load_stream_exports(wh, request.exports_root) == []
+        (count, distinct), *_ = wh.query("SELECT COUNT(*), COUNT(DISTINCT transaction_id) FROM fraud_alerts")
+    lake_alerts = rows(spark, request.lake_uri, tables.GOLD_FRAUD_ALERTS, ("first_seen_at", "run_id"))
+    assert count == distinct == len(lake_alerts) > 0
+    with DuckDBWarehouse(root / "fresh-warehouse.duckdb") as fresh:
+        fresh.ensure_schema()
+        assert len(load_stream_exports(fresh, request.exports_root)) == len(exports)
+        assert fresh.query("SELECT COUNT(*), COUNT(DISTINCT alert_key) FROM fraud_alerts")[0] == (count, count)
