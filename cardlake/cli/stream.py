@@ -9,37 +9,18 @@ so it is stopped here, never left behind.
 from __future__ import annotations
 
 import signal
-import subprocess
 import threading
 import time
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from cardlake.cli.errors import fail, settings_or_exit
+from cardlake.spark_runner.jvm import stop_spark_and_jvm
 
 app = typer.Typer(help="The real-time alerts stream.", no_args_is_help=False)
-
-
-def _stop_spark_and_jvm(spark: Any) -> None:
-    """Stop the session, then the JVM PySpark started (it exits when its stdin closes): wait for it, so it
-    never outlives this process."""
-    from pyspark import SparkContext
-
-    gateway = SparkContext._gateway
-    spark.stop()
-    proc = getattr(gateway, "proc", None)
-    if gateway is not None and proc is not None:
-        gateway.shutdown()
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @app.callback(invoke_without_command=True)
@@ -117,7 +98,7 @@ def stream(
         finally:
             query.stop()
             failure = query.exception()
-            _stop_spark_and_jvm(spark)
+            stop_spark_and_jvm()
         if failure is not None:
             raise RuntimeError(f"the streaming query failed: {failure}")
         console.print("stream stopped; the checkpoint resumes it on the next `cardlake stream`")
