@@ -202,3 +202,23 @@ def test_sigint_during_a_run_lets_it_finish_then_stops_spark(server: PrefectServ
     assert "SIGINT: stopping; taking no new flow runs, waiting for" in output
     assert not alive(record["jvm_pid"]), "the JVM outlived the worker"
     assert "Traceback" not in output
+
+
+def test_prefect_yaml_deploys_the_warm_deployments_onto_the_pool_the_worker_created(
+    server: PrefectServer, tmp_path: Path
+):
+    with cardlake_worker(server, tmp_path / "home", tmp_path / "terminal.txt"):
+        deployed = server.cli("--no-prompt", "deploy", "--name", "*-warm", timeout=240)
+    assert "pipeline/pipeline-warm" in deployed.stdout and "alerts/alerts-warm" in deployed.stdout, deployed.stdout
+    pipeline = server.api("GET", "/deployments/name/pipeline/pipeline-warm")
+    alerts = server.api("GET", "/deployments/name/alerts/alerts-warm")
+    for registered in (pipeline, alerts):
+        assert registered["work_pool_name"] == WARM_WORK_POOL
+        assert registered["job_variables"]["env"]["CARDLAKE_SPARK_RUNNER"] == "local-session"
+        assert registered["pull_steps"] == [
+            {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
+        ]
+        (schedule,) = registered["schedules"]
+        assert not schedule["active"]
+    assert pipeline["schedules"][0]["schedule"]["cron"] == "30 2 * * *"
+    assert alerts["schedules"][0]["schedule"]["interval"] == 300.0
