@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -74,6 +75,8 @@ def worker(
         pool, name=name or f"cardlake-warm-{os.getpid()}", work_queues=work_queue or None, on_run_finished=finished
     )
 
+    abandoned_runs: list[str] = []
+
     async def serve() -> None:
         failure: list[BaseException] = []
         worker_scope = anyio.CancelScope()
@@ -99,6 +102,7 @@ def worker(
                             + (f", waiting for {current.name!r} ({what} again ends it now)" if current else "")
                         )
                     elif (abandoned := warm.abandon_current_run()) is not None:
+                        abandoned_runs.append(abandoned.name)
                         console.print(f"{what} again: flow run {abandoned.name!r} is reported Crashed")
         if failure:
             raise failure[0]
@@ -114,3 +118,9 @@ def worker(
         fail(exc, settings)
     spark_stopped = stop_spark_and_jvm()
     console.print("worker stopped" + ("; its SparkSession and JVM stopped with it" if spark_stopped else ""))
+    if abandoned_runs:
+        # The abandoned run's thread (and any task threads it started) may still be inside the flow; the
+        # interpreter would wait for them at exit, so leave now, with the run already reported Crashed.
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(1)

@@ -222,3 +222,22 @@ def test_prefect_yaml_deploys_the_warm_deployments_onto_the_pool_the_worker_crea
         assert not schedule["active"]
     assert pipeline["schedules"][0]["schedule"]["cron"] == "30 2 * * *"
     assert alerts["schedules"][0]["schedule"]["interval"] == 300.0
+
+
+def test_a_second_sigterm_stops_now_and_reports_the_run_crashed(server: PrefectServer, tmp_path: Path):
+    terminal = tmp_path / "terminal.txt"
+    with cardlake_worker(server, tmp_path / "home", terminal) as worker:
+        steps = deploy(server, "warm-two-steps", "two_steps", "two-steps-twice", {})
+        done = tmp_path / "never.done"
+        in_progress = start_run(server, steps, seconds=120, done=str(done))
+        wait_for(server, in_progress, {"RUNNING"})
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(2)
+        assert worker.poll() is None  # the first one waits for the run
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 1  # well before the run's 120 s
+    crashed = server.api("GET", f"/flow_runs/{in_progress}")
+    assert crashed["state_type"] == "CRASHED" and "second stop signal" in crashed["state"]["message"]
+    output = terminal.read_text()
+    assert "SIGTERM again: flow run" in output and "is reported Crashed" in output and "worker stopped" in output
+    assert not done.exists() and "Traceback" not in output
