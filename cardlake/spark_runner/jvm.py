@@ -12,16 +12,21 @@ def stop_spark_and_jvm() -> bool:
     whether a session was running."""
     if "pyspark" not in sys.modules:  # never imported: no JVM, and no reason to import PySpark now
         return False
+    from py4j.protocol import Py4JError
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
     gateway = SparkContext._gateway
     session = SparkSession._instantiatedSession
     running = session is not None or SparkContext._active_spark_context is not None
-    if session is not None:
-        session.stop()
-    elif SparkContext._active_spark_context is not None:
-        SparkContext._active_spark_context.stop()
+    try:
+        if session is not None:
+            session.stop()
+        elif SparkContext._active_spark_context is not None:
+            SparkContext._active_spark_context.stop()
+    except (Py4JError, OSError):  # the JVM is gone already: a supervisor signalled the whole process group
+        SparkSession._instantiatedSession = None
+        SparkContext._active_spark_context = None
     proc = getattr(gateway, "proc", None)
     if gateway is not None and proc is not None:
         gateway.shutdown()

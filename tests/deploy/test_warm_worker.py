@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -144,7 +145,8 @@ def test_runs_share_one_spark_session_and_get_their_own_environment(server: Pref
         assert (one["runner"], two["runner"], three["runner"]) == ("local-session", "local-submit", "local-session")
         assert one["runner_class"] == "LocalSessionRunner" and two["runner_class"] == "LocalSubmitRunner"
 
-        worker.send_signal(signal.SIGTERM)
+        # As a supervisor (systemd, a container runtime) stops it: SIGTERM to the whole group, the JVM included.
+        os.killpg(worker.pid, signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
     output = terminal.read_text()
     assert not alive(one["jvm_pid"]), "the JVM outlived the worker"
