@@ -19,7 +19,7 @@ NOTIFICATION_BLOCK = "cardlake-notifications"
 # deployments (prefect.yaml) whose missing run the second one reports.
 FAILED_RUN_AUTOMATION = "cardlake-flow-run-failed"
 MISSED_DAILY_RUN_AUTOMATION = "cardlake-daily-run-missing"
-DAILY_DEPLOYMENTS: tuple[str, ...] = ("pipeline-local", "pipeline-ecs")
+DAILY_DEPLOYMENTS: tuple[str, ...] = ("pipeline-local", "pipeline-warm", "pipeline-ecs")
 
 # Prefect flows that a person or a schedule starts (the others run as their subflows); a failure of one of these
 # is notified once, not once more per failed subflow.
@@ -45,6 +45,8 @@ DELTA_LOG_TABLE = "cardlake-delta-log"
 # Prefect work pools (one per place flows run).
 LOCAL_WORK_POOL = "cardlake-local"
 ECS_WORK_POOL = "cardlake-ecs"
+# The pool of `cardlake worker`, which runs each flow run in its own long-lived process (a warm SparkSession).
+WARM_WORK_POOL = "cardlake-warm"
 
 # Prefect artifacts every pipeline run publishes (keys must match ^[a-z0-9-]*$).
 RUN_SUMMARY_ARTIFACT = "cardlake-run-summary"

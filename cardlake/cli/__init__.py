@@ -28,6 +28,7 @@ _SUBCOMMANDS = {
     "blocks": ("cardlake.cli.blocks", "Prefect blocks: register types and create local defaults."),
     "warehouse": ("cardlake.cli.warehouse", "Query the warehouse and its reporting views."),
     "stream": ("cardlake.cli.stream", "The real-time alerts stream: poll, land, score, alert (Ctrl-C stops)."),
+    "worker": ("cardlake.cli.worker", "A Prefect worker running flow runs in its own process: Spark stays up."),
 }
 for _name, (_module, _help) in _SUBCOMMANDS.items():
     app.add_typer(importlib.import_module(_module).app, name=_name, help=_help)

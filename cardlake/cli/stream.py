@@ -12,19 +12,19 @@ start|status|stop` (cardlake/cli/stream_emr.py).
 from __future__ import annotations
 
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cardlake.cli import stream_emr
 from cardlake.cli.errors import fail, settings_or_exit
+from cardlake.spark_runner.jvm import stop_spark_and_jvm
 from contracts.names import LAKE_WRITER_LIMIT
 
 if TYPE_CHECKING:
@@ -36,25 +36,6 @@ app = typer.Typer(help="The real-time alerts stream.", no_args_is_help=False)
 app.command("start")(stream_emr.start)
 app.command("status")(stream_emr.status)
 app.command("stop")(stream_emr.stop)
-
-
-def _stop_spark_and_jvm(spark: Any) -> None:
-    """Stop the session, then the JVM PySpark started (it exits when its stdin closes): wait for it, so it
-    never outlives this process."""
-    from pyspark import SparkContext
-
-    gateway = SparkContext._gateway
-    spark.stop()
-    proc = getattr(gateway, "proc", None)
-    if gateway is not None and proc is not None:
-        gateway.shutdown()
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _writer_slot(settings: Settings, console: Console) -> Callable[[], AbstractContextManager[object]]:
@@ -166,7 +147,7 @@ def stream(
         finally:
             query.stop()
             failure = query.exception()
-            _stop_spark_and_jvm(spark)
+            stop_spark_and_jvm()
         if failure is not None:
             raise RuntimeError(f"the streaming query failed: {failure}")
         console.print("stream stopped; the checkpoint resumes it on the next `cardlake stream`")

@@ -52,7 +52,7 @@ def test_prefect_yaml_names_the_contract_pools_and_keeps_docker_out_of_the_local
     model = PrefectYamlModel.model_validate(spec)  # the schema `prefect deploy` reads the file with
     scheduled = {d.name: len(d.schedules or []) for d in model.deployments}
     assert scheduled == {"pipeline-local": 1, "alerts-local": 1, "stream-local": 0, "backfill-local": 0,
-                         "maintenance-local": 1} | {
+                         "maintenance-local": 1} | {"pipeline-warm": 1, "alerts-warm": 1} | {
         "pipeline-ecs": 1, "alerts-ecs": 1, "stream-ecs": 0, "stream-load-ecs": 1, "backfill-ecs": 0,
         "maintenance-ecs": 1,
     }  # fmt: skip
@@ -66,6 +66,8 @@ def test_prefect_yaml_names_the_contract_pools_and_keeps_docker_out_of_the_local
         "stream-local": "cardlake-local",
         "backfill-local": "cardlake-local",
         "maintenance-local": "cardlake-local",
+        "pipeline-warm": "cardlake-warm",
+        "alerts-warm": "cardlake-warm",
         "pipeline-ecs": "cardlake-ecs",
         "alerts-ecs": "cardlake-ecs",
         "stream-ecs": "cardlake-ecs",
@@ -75,14 +77,24 @@ def test_prefect_yaml_names_the_contract_pools_and_keeps_docker_out_of_the_local
     }
     project_steps = str([spec.get("build"), spec.get("push"), spec.get("pull")])
     assert "prefect_docker" not in project_steps  # local deployments inherit these
+    by_name = {d["name"]: d for d in spec["deployments"]}
     for d in spec["deployments"]:
-        if d["name"].endswith("-local"):
+        if d["name"].endswith(("-local", "-warm")):
             assert "build" not in d and "push" not in d and "pull" not in d
+            assert not any(schedule["active"] for schedule in d["schedules"])  # a laptop has no 02:30 API
         else:
             env = d["work_pool"]["job_variables"]["env"]
             assert env["CARDLAKE_SPARK_RUNNER"] == "emr-serverless" and env["CARDLAKE_WAREHOUSE"] == "redshift"
             assert env["PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK"] == "s3-bucket/cardlake-results"
             assert d["pull"] == [{"prefect.deployments.steps.set_working_directory": {"directory": "/app"}}]
+    # The warm deployments are their local twins on the cardlake-warm pool, with Spark in the worker's process.
+    for flow in ("pipeline", "alerts"):
+        warm, local = by_name[f"{flow}-warm"], by_name[f"{flow}-local"]
+        assert {k: v for k, v in warm.items() if k not in ("name", "description", "work_pool")} == {
+            k: v for k, v in local.items() if k not in ("name", "description", "work_pool")
+        }
+        warm_env, local_env = warm["work_pool"]["job_variables"]["env"], local["work_pool"]["job_variables"]["env"]
+        assert warm_env == local_env | {"CARDLAKE_SPARK_RUNNER": "local-session"}
     text = (REPO / "prefect.yaml").read_text().lower()
     assert "password" not in text and "secret_access_key" not in text and "prefect.blocks.secret" not in text
 

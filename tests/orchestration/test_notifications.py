@@ -98,4 +98,5 @@ def test_a_daily_run_that_did_not_happen_is_written_to_the_notification_log(
         assert ensure_automation(short, overwrite=True) == "replaced"
     (entry, *_) = notifications(registered["log"], MISSING_SUBJECT, timeout_s=120) or [None]
     assert entry is not None, f"no missed-run notification in {registered['log']}"
-    assert "(pipeline-local, pipeline-ecs) completed in the last 10 seconds" in entry["body"], entry["body"]
+    expected = "(pipeline-local, pipeline-warm, pipeline-ecs) completed in the last 10 seconds"
+    assert expected in entry["body"], entry["body"]
