@@ -144,6 +144,12 @@ class JobOptions:
         return cls.from_mapping(mapping)
 
 
+def _options_and_secret_args(options_json: str, pan_key_secret_id: str | None) -> list[str]:
+    """The arguments every Spark entry point ends with: typed options (when not all defaults), the secret's id."""
+    args = ["--options", options_json] if options_json != "{}" else []
+    return args + (["--pan-key-secret-id", pan_key_secret_id] if pan_key_secret_id else [])
+
+
 def _options_json(options_by_name: dict[str, Any]) -> str:
     """JSON of the options that differ from their defaults, keyed by name; sorted keys, no spaces."""
     changed: dict[str, dict[str, Any]] = {}
@@ -262,12 +268,7 @@ class JobRequest:
             "--delta-engine", self.delta_engine,
             "--source", self.source,
         ]  # fmt: skip
-        options = self.options.to_json()
-        if options != "{}":
-            argv += ["--options", options]
-        if pan_key_secret_id:
-            argv += ["--pan-key-secret-id", pan_key_secret_id]
-        return argv
+        return argv + _options_and_secret_args(self.options.to_json(), pan_key_secret_id)
 
     @classmethod
     def from_argv(cls, argv: list[str]) -> tuple[JobRequest, str | None]:
@@ -360,12 +361,9 @@ class StreamRequest:
             "--delta-engine", self.delta_engine,
             "--source", self.source,
         ]  # fmt: skip
-        options = _options_json({"score": self.score, "stream": self.stream})
-        if options != "{}":
-            argv += ["--options", options]
-        if pan_key_secret_id:
-            argv += ["--pan-key-secret-id", pan_key_secret_id]
-        return argv
+        return argv + _options_and_secret_args(
+            _options_json({"score": self.score, "stream": self.stream}), pan_key_secret_id
+        )
 
     @classmethod
     def from_argv(cls, argv: list[str]) -> tuple[StreamRequest, str | None]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cardlake.warehouse import Warehouse
+from cardlake.warehouse.duckdb import DuckDBWarehouse
 from tests.warehouse.pgserver import PgServer, PgUnavailable, throwaway_postgres
 
 
@@ -19,6 +22,20 @@ def pg_server() -> Iterator[PgServer]:
             yield server
     except PgUnavailable as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
+    """Each warehouse the loader supports, empty with its schema: DuckDB, and PostgreSQL (Redshift's stand-in)."""
+    if request.param == "duckdb":
+        wh: Warehouse = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    else:
+        from cardlake.warehouse.postgres import PostgresWarehouse
+
+        wh = PostgresWarehouse(request.getfixturevalue("pg_dsn"))
+    wh.ensure_schema()
+    yield wh
+    wh.close()
 
 
 @pytest.fixture()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,22 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from cardlake.warehouse import ExportError, Warehouse
-from cardlake.warehouse.duckdb import DuckDBWarehouse
 from contracts.tables import STAR_TABLES
 from tests.warehouse.star_data import MON, SAT, fact_reward, make_export, reward, star
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        wh: Warehouse = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
-    else:
-        from cardlake.warehouse.postgres import PostgresWarehouse
-
-        wh = PostgresWarehouse(request.getfixturevalue("pg_dsn"))
-    wh.ensure_schema()
-    yield wh
-    wh.close()
 
 
 def snapshot(wh: Warehouse) -> dict[str, list[tuple]]:

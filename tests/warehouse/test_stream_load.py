@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cardlake.stream_load import load_stream_exports
 from cardlake.warehouse import ExportError, Warehouse
-from cardlake.warehouse.duckdb import DuckDBWarehouse
 from tests.warehouse.star_data import fraud_alerts, make_export
-
-
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
-    if request.param == "duckdb":
-        wh: Warehouse = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
-    else:
-        from cardlake.warehouse.postgres import PostgresWarehouse
-
-        wh = PostgresWarehouse(request.getfixturevalue("pg_dsn"))
-    wh.ensure_schema()
-    yield wh
-    wh.close()
 
 
 def alerts(wh: Warehouse) -> list[tuple]:
