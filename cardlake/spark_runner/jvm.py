@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 
 def stop_spark_and_jvm() -> bool:
@@ -20,10 +21,14 @@ def stop_spark_and_jvm() -> bool:
     session = SparkSession._instantiatedSession
     running = session is not None or SparkContext._active_spark_context is not None
     try:
-        if session is not None:
-            session.stop()
-        elif SparkContext._active_spark_context is not None:
-            SparkContext._active_spark_context.stop()
+        # A JVM that already got the group's SIGTERM makes PySpark warn that it could not shut it down cleanly;
+        # it is waited for below either way, so the warning would only reach the user's terminal as noise.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Unable to cleanly shutdown Spark JVM process")
+            if session is not None:
+                session.stop()
+            elif SparkContext._active_spark_context is not None:
+                SparkContext._active_spark_context.stop()
     except (Py4JError, OSError):  # the JVM is gone already: a supervisor signalled the whole process group
         SparkSession._instantiatedSession = None
         SparkContext._active_spark_context = None

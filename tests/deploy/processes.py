@@ -23,6 +23,8 @@ from cardapi.config import SimulatorConfig
 from cardlake.spark_runner.local import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
+RETRIED_STATUS = {429, 502, 503}  # what Prefect's own client retries (prefect/client/base.py)
+RETRIES = 5
 PREFECT = str(Path(sys.executable).parent / "prefect")
 
 
@@ -55,7 +57,13 @@ class PrefectServer:
         return done
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = httpx.request(method, f"{self.api_url}{path}", timeout=30, **kwargs)
+        """One API call, retried as Prefect's own client retries it: the server answers 503 when its SQLite
+        database is busy (a worker's heartbeat, a run's state writes), and nothing was written then."""
+        for attempt in range(RETRIES + 1):
+            response = httpx.request(method, f"{self.api_url}{path}", timeout=30, **kwargs)
+            if response.status_code not in RETRIED_STATUS or attempt == RETRIES:
+                break
+            time.sleep(0.5 * 2**attempt)
         response.raise_for_status()
         return response.json() if response.content else None
 
