@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE))
 from bench_features import add_months, cached_silver  # noqa: E402
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
+from quoted_command import public_command  # noqa: E402
 
 from cardapi.config import SimulatorConfig  # noqa: E402
 from contracts import lake  # noqa: E402
@@ -87,19 +88,6 @@ def stored_hashes(spark: SparkSession, delta: DeltaIO, lake_uri: str) -> dict[st
     return {r["transaction_id"]: r["row_hash"] for r in table.collect()}
 
 
-def shown_command(argv: list[str]) -> str:
-    """The command as the results quote it: without `--workdir` and its value, a folder of this machine."""
-    shown, skip = [], False
-    for arg in argv:
-        if skip or arg.startswith("--workdir="):
-            skip = False
-        elif arg == "--workdir":
-            skip = True
-        else:
-            shown.append(arg)
-    return " ".join([".venv/bin/python bench/bench_features_append.py", *shown])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cards", type=int, default=400)
@@ -148,7 +136,7 @@ def main() -> None:
     differing = sorted(k for k in expected.keys() | stored.keys() if expected.get(k) != stored.get(k))
     report = {
         "label": args.label,
-        "command": shown_command(sys.argv[1:]),
+        "command": public_command("bench/bench_features_append.py", sys.argv[1:]),
         "simulator": {
             "cards": args.cards,
             "months": args.months,

@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import quoted_command  # noqa: E402
 from proc_tree import tree_rss_kb  # noqa: E402
 
 from contracts.lake import RUNS  # noqa: E402
@@ -198,15 +199,7 @@ def growth_verdict(samples: Sequence[tuple[float, float]]) -> dict[str, Any]:
 
 def public_command(argv: Sequence[str]) -> str:
     """The command line as the results quote it: without `--workdir`, a folder of this machine."""
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--workdir":
-            skip = True
-        elif not arg.startswith("--workdir="):
-            kept.append(arg)
-    return " ".join(["bench/bench_soak.py", *kept])
+    return quoted_command.public_command("bench/bench_soak.py", argv)
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:

@@ -199,12 +199,7 @@ class EmrServerlessRunner(SparkRunner):
         try:
             return self._poll(job_run_id)
         except BaseException as exc:  # KeyboardInterrupt, CancelledError, Prefect's TerminationSignal, timeout
-            log.warning("stopping EMR Serverless job run %s: %s", job_run_id, type(exc).__name__)
-            final_state = "UNKNOWN"
-            try:
-                final_state = self.cancel(job_run_id)
-            except Exception as cancel_error:  # keep the original exception; say the run may live on
-                log.error("could not cancel job run %s (%s): cancel it by hand", job_run_id, cancel_error)
+            final_state = self._cancel_interrupted(job_run_id, exc, "job run")
             if isinstance(exc, TimeoutError):
                 raise SparkJobTimeout(
                     f"TIMED_OUT, then {final_state}",
@@ -227,6 +222,16 @@ class EmrServerlessRunner(SparkRunner):
             log.debug("job run %s is %s; next check in %.0f s", job_run_id, job_run["state"], interval)
             self._sleep(interval)
             interval = min(interval * self.block.poll_backoff, self.block.poll_max_interval_s)
+
+    def _cancel_interrupted(self, job_run_id: str, exc: BaseException, what: str) -> str:
+        """Cancel a run that `exc` interrupted the wait for (never leave it running unseen); its final state, or
+        UNKNOWN when the cancel itself failed (the original exception is kept; the log says the run may live on)."""
+        log.warning("stopping EMR Serverless %s %s: %s", what, job_run_id, type(exc).__name__)
+        try:
+            return self.cancel(job_run_id)
+        except Exception as cancel_error:
+            log.error("could not cancel job run %s (%s): cancel it by hand", job_run_id, cancel_error)
+            return "UNKNOWN"
 
     def cancel(self, job_run_id: str) -> str:
         """Cancel a job run and watch it end; returns the last state seen."""

@@ -127,12 +127,7 @@ class EmrStreamRunner(EmrServerlessRunner):
         try:
             return self._poll_until_running(job_run_id)
         except BaseException as exc:  # interrupted or timed out while starting: never leave it starting unseen
-            log.warning("stopping EMR Serverless stream job run %s: %s", job_run_id, type(exc).__name__)
-            final_state = "UNKNOWN"
-            try:
-                final_state = self.cancel(job_run_id)
-            except Exception as cancel_error:
-                log.error("could not cancel job run %s (%s): cancel it by hand", job_run_id, cancel_error)
+            final_state = self._cancel_interrupted(job_run_id, exc, "stream job run")
             if isinstance(exc, TimeoutError):
                 raise SparkJobTimeout(
                     f"NOT RUNNING, then {final_state}",
