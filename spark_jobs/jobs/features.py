@@ -3,7 +3,9 @@
 Which rows can change when this run brings new or changed transactions:
 - the cards those transactions are on (now, and before the change should a transaction have moved card): every
   feature depends only on the same card's earlier rows, so rows from the card's earliest changed timestamp on
-  are recomputed, from the card's complete stored history (running mean/std stay exact);
+  (or its earliest row missing from the table) are recomputed. Only the card's rows from a week before that
+  cutoff on are windowed (the longest window is 7 days); everything earlier is summarised per card in exact
+  counts and sums (`card_history`), so a day appended costs what its week costs, not the card's whole history;
 - any other row whose category reference (category mean over earlier days) moved because of a late arrival:
   found by comparing the stored reference values with the freshly computed ones, and only those columns redone.
   A change on day D moves only the references of days after D, so when no other transaction is dated after the
@@ -29,6 +31,8 @@ from spark_jobs.transforms.features import (
     CATEGORY_REFERENCE_COLUMNS,
     FEATURE_TABLE_COLUMNS,
     GOLD_TRANSACTION_FEATURES,
+    WEEK_S,
+    card_history,
     category_amount_reference,
     transaction_features,
     with_category_amount,
@@ -40,35 +44,39 @@ FEATURES_MERGE = MergeSpec(
 )
 
 
-def _recompute_from(changed: DataFrame, stored: DataFrame) -> DataFrame:
-    """Per card: the earliest timestamp a change touches (the new position, and the old one if it moved)."""
+def _recompute_from(changed: DataFrame, stored: DataFrame, silver: DataFrame) -> DataFrame:
+    """Per card: the earliest timestamp a change touches (the new position, and the old one if it moved), or the
+    card's earliest row missing from the table (a run that failed before its features, the first run)."""
     new_positions = changed.select("card_token", "transaction_ts")
     old_positions = stored.join(changed.select("transaction_id"), "transaction_id", "left_semi").select(
         "card_token", "transaction_ts"
     )
-    return (
-        new_positions.unionByName(old_positions)
-        .where(F.col("card_token").isNotNull())
-        .groupBy("card_token")
-        .agg(F.min("transaction_ts").alias("_recompute_from"))
+    positions = new_positions.unionByName(old_positions).where(F.col("card_token").isNotNull())
+    missing = (
+        silver.join(positions.select("card_token").distinct(), "card_token", "left_semi")
+        .join(stored.select("transaction_id"), "transaction_id", "left_anti")
+        .select("card_token", "transaction_ts")
     )
+    return positions.unionByName(missing).groupBy("card_token").agg(F.min("transaction_ts").alias("_recompute_from"))
 
 
 def card_rows(
     silver: DataFrame,
-    stored: DataFrame,
     cutoffs: DataFrame,
     dims: tuple[DataFrame, DataFrame],
     reference: DataFrame,
 ) -> DataFrame:
-    """Affected cards' features from the cutoff on, plus any of their rows missing from the table."""
-    history = silver.join(cutoffs.select("card_token"), "card_token", "left_semi")
-    features = transaction_features(history, *dims, reference)
-    stored_ids = stored.select("transaction_id", F.lit(True).alias("_stored"))
+    """Affected cards' features from their cutoff on: their rows from a week before it windowed, the rest
+    summarised (see the module docstring)."""
+    epoch = F.unix_timestamp("transaction_ts")
+    windowed_from = F.unix_timestamp("_recompute_from") - WEEK_S
+    rows = silver.join(cutoffs, "card_token")
+    earlier = rows.where(epoch < windowed_from).drop("_recompute_from")
+    recent = rows.where(epoch >= windowed_from).drop("_recompute_from")
+    features = transaction_features(recent, *dims, reference, history=card_history(earlier))
     return (
         features.join(cutoffs, "card_token")
-        .join(stored_ids, "transaction_id", "left")
-        .where((F.col("transaction_ts") >= F.col("_recompute_from")) | F.col("_stored").isNull())
+        .where(F.col("transaction_ts") >= F.col("_recompute_from"))
         .select(*FEATURE_TABLE_COLUMNS)
     )
 
@@ -124,9 +132,9 @@ def run(ctx: JobContext, options: FeaturesOptions) -> JobOutcome:
         ctx.read(lake.SILVER_CARDHOLDERS, SILVER_CARDHOLDERS),
         ctx.read(lake.SILVER_ADDRESSES, SILVER_ADDRESSES),
     )
-    cutoffs = _recompute_from(changed, stored).persist()
+    cutoffs = _recompute_from(changed, stored, silver).persist()
     reference = category_amount_reference(silver).persist()  # small: categories x days
-    recomputed = card_rows(silver, stored, cutoffs, dims, reference).persist()
+    recomputed = card_rows(silver, cutoffs, dims, reference).persist()
     try:
         # The change's first day in the session's time zone (UTC), as transaction_date is: not Python's local one.
         first_day = F.min(F.to_date("_recompute_from"))

@@ -15,10 +15,17 @@ card's running mean amount. A fraud burst runs at night over up to 48 h, so the 
 (172,800 s, same rules) are counted, summed and maxed too, beside the time since the previous night purchase and
 the card's share of night purchases so far.
 
-Running amount statistics: mean and sample standard deviation of all prior purchases on the card.
-`amount_to_card_mean` needs MIN_CARD_HISTORY prior purchases, `amount_zscore` also a non-zero deviation;
-otherwise they are null (the model fills them from its training reference, spark_jobs.fraud.reference). The
-amount against the card's own mean in the same category needs MIN_CARD_HISTORY prior purchases in that category.
+Running amount statistics: mean and sample standard deviation of all prior purchases on the card, from exact
+decimal sums (count, sum, sum of squares). `amount_to_card_mean` needs MIN_CARD_HISTORY prior purchases,
+`amount_zscore` also a non-zero deviation; otherwise they are null (the model fills them from its training
+reference, spark_jobs.fraud.reference). The amount against the card's own mean in the same category needs
+MIN_CARD_HISTORY prior purchases in that category.
+
+Card history (what makes a day appended cheap): every running feature is a count, an exact decimal sum, a latest
+timestamp or a "bought here before" flag, so a card's rows before a boundary can be summarised once
+(`card_history`) instead of windowed row by row. `transaction_features(rows, ..., history=card_history(earlier))`
+then gives, for every row at least WEEK_S after the boundary (the longest window), exactly what the full history
+gives: integer and decimal sums are associative, and the doubles are derived from them the same way on both paths.
 
 Category reference: the mean purchase amount of the category over all cards on UTC days strictly before the
 transaction's day, from exact decimal sums. Day granularity keeps it incremental-safe: a late transaction on
@@ -31,6 +38,7 @@ Dimensions: age from silver cardholders (date_of_birth via cardholder_id), home 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window, WindowSpec
 from pyspark.sql import functions as F
@@ -136,6 +144,93 @@ def _prior_sum(value: Column, seconds: int) -> Column:
     return earlier + same_second
 
 
+# ---- card history before a boundary ----------------------------------------------------------------------
+# Per card: purchases, purchase amounts (count, exact sum, exact sum of squares), night purchases, latest purchase
+# and latest night purchase (epoch seconds). Typed explicitly: both paths must do the same decimal arithmetic.
+_CARD_HISTORY_TYPES = {
+    "_h_purchases": "long",
+    "_h_amounts": "long",
+    "_h_amount_sum": "decimal(38,2)",
+    "_h_amount_sq_sum": "decimal(38,4)",
+    "_h_night_purchases": "long",
+    "_h_last_epoch": "long",
+    "_h_last_night_epoch": "long",
+}
+_CATEGORY_HISTORY_TYPES = {"_h_category_amounts": "long", "_h_category_amount_sum": "decimal(38,2)"}
+_MERCHANT_HISTORY_TYPES = {"_h_bought_at_merchant": "boolean"}
+
+
+@dataclass(frozen=True)
+class CardHistory:
+    """A summary of cards' purchases before a boundary: per card, per (card, category), per (card, merchant)."""
+
+    cards: DataFrame
+    categories: DataFrame
+    merchants: DataFrame
+
+
+def _amount_decimal() -> Column:
+    return F.col("amount_gbp").cast("decimal(18,2)")
+
+
+def card_history(earlier: DataFrame) -> CardHistory:
+    """What the running features need of `earlier` (silver rows, all before the rows they will be joined to)."""
+    rows = earlier.transform(with_event_time).transform(with_calendar_features)
+    purchase = F.col("_purchase") == 1
+    amount = F.when(purchase, _amount_decimal())
+    night_purchase = purchase & F.col("is_night")
+    cards = rows.groupBy("card_token").agg(
+        F.sum("_purchase").alias("_h_purchases"),
+        F.count(amount).alias("_h_amounts"),
+        F.sum(amount).alias("_h_amount_sum"),
+        F.sum(amount * amount).alias("_h_amount_sq_sum"),
+        F.sum(F.when(night_purchase, 1).otherwise(0)).alias("_h_night_purchases"),
+        F.max(F.when(purchase, F.col("_epoch"))).alias("_h_last_epoch"),
+        F.max(F.when(night_purchase, F.col("_epoch"))).alias("_h_last_night_epoch"),
+    )
+    bought = rows.where(purchase & F.col("amount_gbp").isNotNull())
+    categories = bought.groupBy("card_token", "category").agg(
+        F.count(amount).alias("_h_category_amounts"), F.sum(amount).alias("_h_category_amount_sum")
+    )
+    merchants = (
+        rows.where(purchase).groupBy("card_token", "merchant_id").agg(F.lit(True).alias("_h_bought_at_merchant"))
+    )
+    return CardHistory(
+        cards=_typed(cards, ("card_token",), _CARD_HISTORY_TYPES),
+        categories=_typed(categories, ("card_token", "category"), _CATEGORY_HISTORY_TYPES),
+        merchants=_typed(merchants, ("card_token", "merchant_id"), _MERCHANT_HISTORY_TYPES),
+    )
+
+
+def _typed(df: DataFrame, keys: tuple[str, ...], types: dict[str, str]) -> DataFrame:
+    return df.select(*keys, *[F.col(name).cast(kind).alias(name) for name, kind in types.items()])
+
+
+def _joined_null_safe(df: DataFrame, summary: DataFrame, keys: tuple[str, ...]) -> DataFrame:
+    """Left join on `keys`, a null key matching a null key (as a window's partition groups nulls together)."""
+    values = [c for c in summary.columns if c not in keys]
+    renamed = summary.select(*[F.col(k).alias(f"_hk_{k}") for k in keys], *values)
+    condition = [F.col(k).eqNullSafe(F.col(f"_hk_{k}")) for k in keys]
+    return df.join(renamed, condition, "left").drop(*[f"_hk_{k}" for k in keys])
+
+
+def with_card_history(df: DataFrame, history: CardHistory | None = None) -> DataFrame:
+    """The `_h_*` summary columns of each row's card before the frame's rows; null (nothing earlier) without one."""
+    if history is None:
+        types = {**_CARD_HISTORY_TYPES, **_CATEGORY_HISTORY_TYPES, **_MERCHANT_HISTORY_TYPES}
+        return df.withColumns({name: F.lit(None).cast(kind) for name, kind in types.items()})
+    return (
+        df.transform(_joined_null_safe, history.cards, ("card_token",))
+        .transform(_joined_null_safe, history.categories, ("card_token", "category"))
+        .transform(_joined_null_safe, history.merchants, ("card_token", "merchant_id"))
+    )
+
+
+def _with_history(history_column: str, in_frame: Column) -> Column:
+    """A running count or sum: the card's history before the frame plus the frame's earlier rows."""
+    return F.coalesce(F.col(history_column), F.lit(0)) + F.coalesce(in_frame, F.lit(0))
+
+
 # ---- transforms ------------------------------------------------------------------------------------------
 def with_event_time(df: DataFrame) -> DataFrame:
     """Epoch seconds (the window order key) and a purchase flag (refunds never count in a history)."""
@@ -178,9 +273,12 @@ def with_burst_features(df: DataFrame) -> DataFrame:
     purchase = F.col("_purchase")
     night_purchase = F.when(F.col("is_night"), purchase).otherwise(0)
     night_spent = F.when((purchase == 1) & F.col("is_night"), F.col("amount_gbp").cast("decimal(18,2)"))
-    previous_night = F.last(F.when(night_purchase == 1, F.col("_epoch")), ignorenulls=True).over(_card_prior_rows())
-    prior_purchases = F.coalesce(F.sum(purchase).over(_card_prior_rows()), F.lit(0))
-    prior_night = F.coalesce(F.sum(night_purchase).over(_card_prior_rows()), F.lit(0))
+    previous_night = F.coalesce(
+        F.last(F.when(night_purchase == 1, F.col("_epoch")), ignorenulls=True).over(_card_prior_rows()),
+        F.col("_h_last_night_epoch"),
+    )
+    prior_purchases = _with_history("_h_purchases", F.sum(purchase).over(_card_prior_rows()))
+    prior_night = _with_history("_h_night_purchases", F.sum(night_purchase).over(_card_prior_rows()))
     return df.withColumns(
         {
             "night_txn_count_48h": _prior_sum(night_purchase, TWO_DAYS_S).cast("long"),
@@ -201,14 +299,15 @@ def with_card_category_amount(df: DataFrame) -> DataFrame:
         .orderBy("_epoch", "transaction_id")
         .rowsBetween(Window.unboundedPreceding, -1)
     )
-    prior_amount = F.when(F.col("_purchase") == 1, F.col("amount_gbp").cast("decimal(18,2)"))
-    count = F.count(prior_amount).over(window)
-    mean = F.sum(prior_amount).over(window) / count
+    prior_amount = F.when(F.col("_purchase") == 1, _amount_decimal())
+    count = _with_history("_h_category_amounts", F.count(prior_amount).over(window))
+    total = _with_history("_h_category_amount_sum", F.sum(prior_amount).over(window))
+    mean = total.cast("double") / count
     return df.withColumns(
         {
             "card_category_txn_count_before": count.cast("long"),
             "amount_to_card_category_mean": F.when(
-                (count >= MIN_CARD_HISTORY) & (mean > 0), F.col("amount_gbp").cast("double") / mean.cast("double")
+                (count >= MIN_CARD_HISTORY) & (mean > 0), F.col("amount_gbp").cast("double") / mean
             ),
         }
     )
@@ -216,40 +315,62 @@ def with_card_category_amount(df: DataFrame) -> DataFrame:
 
 def with_seconds_since_previous(df: DataFrame) -> DataFrame:
     """Seconds since the card's previous purchase (0 within the same second); null for the first one."""
-    previous = F.last(F.when(F.col("_purchase") == 1, F.col("_epoch")), ignorenulls=True).over(_card_prior_rows())
+    previous = F.coalesce(
+        F.last(F.when(F.col("_purchase") == 1, F.col("_epoch")), ignorenulls=True).over(_card_prior_rows()),
+        F.col("_h_last_epoch"),
+    )
     return df.withColumn("seconds_since_prev_txn", (F.col("_epoch") - previous).cast("long"))
 
 
 def with_card_amount_stats(df: DataFrame) -> DataFrame:
-    """Amount against the mean and sample deviation of every earlier purchase on the card."""
-    prior_amount = F.when(F.col("_purchase") == 1, F.col("amount_gbp").cast("double"))
+    """Amount against the mean and sample deviation of every earlier purchase on the card.
+
+    Both come from an exact count, sum and sum of squares: var = (n * sum(x^2) - sum(x)^2) / (n * (n - 1)), the
+    numerator exact in decimal, so a card's history summarised before a boundary gives the very same doubles.
+    """
+    prior_amount = F.when(F.col("_purchase") == 1, _amount_decimal())
     window = _card_prior_rows()
+    n = F.col("_n")
     amount = F.col("amount_gbp").cast("double")
     enough = F.col("card_txn_count_before") >= MIN_CARD_HISTORY
     mean, std = F.col("card_amount_mean_before"), F.col("card_amount_std_before")
-    return df.withColumns(
+    running = df.withColumns(
         {
-            "card_txn_count_before": F.count(prior_amount).over(window).cast("long"),
-            "card_amount_mean_before": F.avg(prior_amount).over(window),
-            "card_amount_std_before": F.stddev_samp(prior_amount).over(window),
+            "_n": _with_history("_h_amounts", F.count(prior_amount).over(window)).cast("long"),
+            "_sum": _with_history("_h_amount_sum", F.sum(prior_amount).over(window)),
+            "_sq_sum": _with_history("_h_amount_sq_sum", F.sum(prior_amount * prior_amount).over(window)),
         }
-    ).withColumns(  # ratios of the window values: a second projection, so the windows are computed once
-        {
-            "amount_to_card_mean": F.when(enough & (mean > 0), amount / mean),
-            "amount_24h_to_card_mean": F.when(enough & (mean > 0), F.col("amount_24h_gbp") / mean),
-            "amount_zscore": F.when(enough & (std > 0), (amount - mean) / std),
-        }
+    )
+    spread = (n * F.col("_sq_sum") - F.col("_sum") * F.col("_sum")).cast("double") / (n * (n - 1)).cast("double")
+    return (
+        running.withColumns(
+            {
+                "card_txn_count_before": n,
+                "card_amount_mean_before": F.when(n > 0, F.col("_sum").cast("double") / n),
+                # a rounding-free numerator is never negative; greatest() only guards the double division's last bit
+                "card_amount_std_before": F.when(n > 1, F.sqrt(F.greatest(spread, F.lit(0.0)))),
+            }
+        )
+        .drop("_n", "_sum", "_sq_sum")
+        .withColumns(  # ratios in a later projection: the windows are computed once
+            {
+                "amount_to_card_mean": F.when(enough & (mean > 0), amount / mean),
+                "amount_24h_to_card_mean": F.when(enough & (mean > 0), F.col("amount_24h_gbp") / mean),
+                "amount_zscore": F.when(enough & (std > 0), (amount - mean) / std),
+            }
+        )
     )
 
 
 def with_first_at_merchant(df: DataFrame) -> DataFrame:
-    """True when no earlier purchase on this card was at this merchant."""
+    """True when no earlier purchase on this card was at this merchant (in the frame or in its history)."""
     window = (
         Window.partitionBy("card_token", "merchant_id")
         .orderBy("_epoch", "transaction_id")
         .rowsBetween(Window.unboundedPreceding, -1)
     )
-    return df.withColumn("is_first_at_merchant", _purchase_count(window) == 0)
+    bought_before = F.coalesce(F.col("_h_bought_at_merchant"), F.lit(False))
+    return df.withColumn("is_first_at_merchant", (_purchase_count(window) == 0) & ~bought_before)
 
 
 def with_calendar_features(df: DataFrame) -> DataFrame:
@@ -351,11 +472,15 @@ def transaction_features(
     cardholders: DataFrame,
     addresses: DataFrame,
     category_reference: DataFrame,
+    history: CardHistory | None = None,
 ) -> DataFrame:
-    """Every feature for each given transaction; `transactions` must hold the cards' complete histories."""
+    """Every feature for each given transaction. `transactions` hold the cards' complete histories, or, with
+    `history` summarising each card's rows before a boundary, the rows from it on: then only the rows at least
+    WEEK_S after the boundary get the features the full history gives (the windows look back that far)."""
     return (
         transactions.transform(with_event_time)
         .transform(with_calendar_features)
+        .transform(with_card_history, history)
         .transform(with_card_velocity)
         .transform(with_burst_features)
         .transform(with_seconds_since_previous)

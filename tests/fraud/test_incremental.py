@@ -14,7 +14,13 @@ from contracts.results import TableCounts
 from spark_jobs.delta_io import MergeSpec, get_delta_io
 from spark_jobs.jobs import features as features_job
 from spark_jobs.jobs.context import JobContext
-from spark_jobs.transforms.features import FEATURE_TABLE_COLUMNS, category_amount_reference, transaction_features
+from spark_jobs.transforms.features import (
+    FEATURE_TABLE_COLUMNS,
+    WEEK_S,
+    card_history,
+    category_amount_reference,
+    transaction_features,
+)
 from tests.fraud.helpers import (
     addresses_df,
     cardholders_df,
@@ -162,3 +168,51 @@ def test_shuffled_batches_with_late_arrivals_equal_full_recomputation(spark, tmp
 )
 def test_category_references_are_refreshed_only_when_a_later_day_exists(earliest_change, latest_other_day, may_move):
     assert features_job._references_may_move(earliest_change, latest_other_day) is may_move
+
+
+# ---- a card's history summarised before a boundary (what keeps an appended day cheap) ----------------------
+LONG_HISTORY = random_history(seed=19, cards=3, days=24, start=datetime(2025, 4, 1))
+
+
+def test_long_history_exercises_the_summary():
+    assert any(r["is_refund"] for r in LONG_HISTORY)
+    assert len({(r["card_token"], r["transaction_ts"]) for r in LONG_HISTORY}) < len(LONG_HISTORY)  # same second
+    assert (max(r["transaction_ts"] for r in LONG_HISTORY) - min(r["transaction_ts"] for r in LONG_HISTORY)).days > 20
+
+
+@pytest.mark.parametrize("boundary_day", [3, 10, 16])
+def test_rows_a_week_past_a_summarised_history_equal_the_full_history(spark, boundary_day):
+    boundary = datetime(2025, 4, 1) + timedelta(days=boundary_day, hours=13, seconds=17)
+    everything = transactions_df(spark, LONG_HISTORY)
+    earlier = transactions_df(spark, [r for r in LONG_HISTORY if r["transaction_ts"] < boundary])
+    recent = transactions_df(spark, [r for r in LONG_HISTORY if r["transaction_ts"] >= boundary])
+    dims = (cardholders_df(spark, DOBS), addresses_df(spark, HOMES))
+    reference = category_amount_reference(everything)
+    split = transaction_features(recent, *dims, reference, history=card_history(earlier))
+    full = transaction_features(everything, *dims, reference)
+    valid_from = boundary + timedelta(seconds=WEEK_S)
+    expected = {r["transaction_id"]: r.asDict() for r in full.collect() if r["transaction_ts"] >= valid_from}
+    got = {r["transaction_id"]: r.asDict() for r in split.collect() if r["transaction_ts"] >= valid_from}
+    assert expected and got == expected  # bit for bit, row hash included
+    assert any(r["card_txn_count_before"] > 20 and r["card_amount_std_before"] for r in got.values())
+
+
+def test_days_appended_to_a_long_history_and_a_correction_equal_full_recomputation(spark, tmp_path):
+    lake = Lake(spark, tmp_path)
+    day = {r["transaction_id"]: (r["transaction_date"] - date(2025, 4, 1)).days for r in LONG_HISTORY}
+    lake.ingest([r for r in LONG_HISTORY if day[r["transaction_id"]] < 20], "run-history")
+    for n in range(20, 24):  # each later day on its own, as the daily run and the stream bring them
+        lake.ingest([r for r in LONG_HISTORY if day[r["transaction_id"]] == n], f"run-day-{n}")
+    assert without_run_id(lake.gold()) == without_run_id(full_recompute(spark, LONG_HISTORY))
+
+    target = min((r for r in LONG_HISTORY if day[r["transaction_id"]] == 21 and not r["is_refund"]),
+                 key=lambda r: r["transaction_id"])  # fmt: skip
+    later = target["updated_at"] + timedelta(days=5)
+    corrected = {**target, "amount_gbp": target["amount_gbp"] * 3, "updated_at": later, "record_hash": "corrected"}
+    lake.ingest([corrected], "run-fix")
+    history = [corrected if r["transaction_id"] == target["transaction_id"] else r for r in LONG_HISTORY]
+    after = lake.gold()
+    assert without_run_id(after) == without_run_id(full_recompute(spark, history))
+    rewritten = {k for k, v in after.items() if v["run_id"] == "run-fix"}
+    assert target["transaction_id"] in rewritten
+    assert all(after[k]["transaction_ts"] >= target["transaction_ts"] for k in rewritten)
