@@ -65,9 +65,14 @@ def card_rows(
     cutoffs: DataFrame,
     dims: tuple[DataFrame, DataFrame],
     reference: DataFrame,
+    summarise: bool = True,
 ) -> DataFrame:
     """Affected cards' features from their cutoff on: their rows from a week before it windowed, the rest
-    summarised (see the module docstring)."""
+    summarised (see the module docstring). Without `summarise` (every card recomputed from its first row, so
+    nothing lies before a cutoff) the cards' whole histories are windowed and no summary is planned."""
+    if not summarise:
+        history = silver.join(cutoffs.select("card_token"), "card_token", "left_semi")
+        return transaction_features(history, *dims, reference).select(*FEATURE_TABLE_COLUMNS)
     epoch = F.unix_timestamp("transaction_ts")
     windowed_from = F.unix_timestamp("_recompute_from") - WEEK_S
     rows = silver.join(cutoffs, "card_token")
@@ -134,7 +139,8 @@ def run(ctx: JobContext, options: FeaturesOptions) -> JobOutcome:
     )
     cutoffs = _recompute_from(changed, stored, silver).persist()
     reference = category_amount_reference(silver).persist()  # small: categories x days
-    recomputed = card_rows(silver, cutoffs, dims, reference).persist()
+    from_first_rows = options.full_refresh or stored.isEmpty()  # the first run, a full refresh: no summary to use
+    recomputed = card_rows(silver, cutoffs, dims, reference, summarise=not from_first_rows).persist()
     try:
         # The change's first day in the session's time zone (UTC), as transaction_date is: not Python's local one.
         first_day = F.min(F.to_date("_recompute_from"))
